@@ -1,0 +1,107 @@
+"""create_app(): assembles the routers, error handlers and observability."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from sqlalchemy import text
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from callrec import __version__
+from callrec.access.endpoints import router as access_router
+from callrec.access.ratelimit import LoginLimiter
+from callrec.directory.endpoints import router as directory_router
+from callrec.directory.recording_endpoints import router as recording_router
+from callrec.kit.clock import Clock, SystemClock
+from callrec.kit.db import make_engine, make_sessionmaker
+from callrec.kit.errors import CallrecError
+from callrec.kit.observability import HttpMetrics, ObservabilityMiddleware
+from callrec.kit.settings import Settings, get_settings
+
+API_PREFIX = "/api/v1"
+
+
+def create_app(
+    settings: Settings | None = None,
+    session_factory: sessionmaker[Session] | None = None,
+    clock: Clock | None = None,
+) -> FastAPI:
+    settings = settings or get_settings()
+    clock = clock or SystemClock()
+    if session_factory is None:
+        session_factory = make_sessionmaker(make_engine(settings.database_url_resolved))
+
+    app = FastAPI(
+        title="callrec",
+        version=__version__,
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url=f"{API_PREFIX}/docs",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.clock = clock
+    app.state.sessionmaker = session_factory
+    app.state.login_limiter = LoginLimiter(
+        clock, settings.login_max_failures, settings.login_window_seconds
+    )
+    registry = CollectorRegistry()
+    app.state.metrics_registry = registry
+
+    for router in (access_router, directory_router, recording_router):
+        app.include_router(router, prefix=API_PREFIX)
+    _add_probes(app, registry)
+    _add_error_handlers(app)
+    app.add_middleware(ObservabilityMiddleware, metrics=HttpMetrics(registry))
+    return app
+
+
+def _add_probes(app: FastAPI, registry: CollectorRegistry) -> None:
+    @app.get("/healthz", include_in_schema=False)
+    def healthz(request: Request) -> dict[str, str]:
+        with request.app.state.sessionmaker() as session:
+            session.execute(text("SELECT 1"))
+        return {"status": "ok", "version": __version__}
+
+    @app.get("/metrics", include_in_schema=False)
+    def metrics() -> Response:
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+
+def error_body(code: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "details": details or {}}}
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(CallrecError)
+    def domain_error(_request: Request, exc: CallrecError) -> JSONResponse:
+        return JSONResponse(error_body(exc.code, exc.message, exc.details), exc.status_code)
+
+    @app.exception_handler(RequestValidationError)
+    def invalid_payload(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+            for e in exc.errors()
+        ]
+        if any(e["type"] == "json_invalid" for e in errors):
+            return JSONResponse(error_body("malformed_json", "the body is not valid JSON"), 400)
+        first = errors[0] if errors else {"loc": [], "msg": "invalid"}
+        where = ".".join(str(p) for p in first["loc"] if p != "body")
+        message = f"{where}: {first['msg']}" if where else str(first["msg"])
+        return JSONResponse(
+            error_body("invalid_payload", message, {"errors": json.loads(json.dumps(errors,
+                                                                                    default=str))}),
+            422,
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return JSONResponse(
+            error_body(code, str(exc.detail)), exc.status_code, headers=exc.headers
+        )

@@ -1,0 +1,1 @@
+"""Directory: orgs (tenants), teams, users, devices, licences and their recording settings."""

@@ -1,0 +1,129 @@
+"""The demo tenant `make run` loads into a new database, so a newcomer sees the product at once.
+
+It includes the brief's two worked examples: Alice's desk phone (device Off, user Inherit,
+org On for incoming calls: not recorded) and Bob's softphone (device Inherit, user On, org Off
+for outgoing calls: recorded).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from callrec.access.rules import ManagementScope, PlaybackScope, Role
+from callrec.directory import schemas as s
+from callrec.directory.repository import OrgRepository
+from callrec.directory.service import DeviceService, OrgService, TeamService, UserService
+from callrec.models import Org
+from callrec.policy.types import BeepMode, OutgoingMode, Toggle
+
+DEMO_SLUG = "demo"
+DEMO_PASSWORD = "callrec-demo"  # noqa: S105 - a published demo credential, by design
+DEMO_ADMIN = "admin@demo.example.com"
+
+
+@dataclass(frozen=True)
+class _Person:
+    name: str
+    ext: str
+    team: str
+    role: Role = Role.USER
+    licence: bool = True
+    scope: ManagementScope = ManagementScope.ME
+    playback: PlaybackScope = PlaybackScope.OWN
+    manages: tuple[str, ...] = ()
+
+
+_PEOPLE = (
+    _Person("Ada Admin", "100", "Support", Role.ORG_ADMIN, scope=ManagementScope.EVERYONE,
+            playback=PlaybackScope.ALL),
+    _Person("Sam Supervisor", "101", "Sales", Role.SUPERVISOR, scope=ManagementScope.TEAMS,
+            playback=PlaybackScope.MEMBER_GROUPS, manages=("Sales",)),
+    _Person("Sue Supervisor", "102", "Support", Role.SUPERVISOR, scope=ManagementScope.TEAMS,
+            playback=PlaybackScope.PRIMARY_GROUP, manages=("Support", "Billing")),
+    _Person("Alice Example-One", "201", "Sales"),
+    _Person("Bob Example-Two", "202", "Sales"),
+    _Person("Carol Sales", "203", "Sales"),
+    _Person("Dan Support", "301", "Support"),
+    _Person("Erin Support", "302", "Support"),
+    _Person("Frank Support", "303", "Support", licence=False),
+    _Person("Grace Billing", "401", "Billing"),
+    _Person("Heidi Billing", "402", "Billing"),
+    _Person("Ivan Billing", "403", "Billing", playback=PlaybackScope.NONE),
+)
+
+
+def demo_exists(session: Session) -> bool:
+    return OrgRepository(session).slug_taken(DEMO_SLUG)
+
+
+def load_demo(session: Session) -> Org:
+    org = OrgService(session).create(
+        None, s.OrgCreate(name="Demo Telecom", slug=DEMO_SLUG, licences_purchased=15)
+    )
+    # The org records incoming calls and not outgoing ones; teams and people refine it.
+    org.rec_incoming = Toggle.ON
+    org.rec_outgoing = Toggle.OFF
+
+    teams = {}
+    for name in ("Sales", "Support", "Billing"):
+        teams[name] = TeamService(session).create(None, org.id, s.TeamCreate(name=name))
+    support = teams["Support"]
+    support.rec_outgoing = Toggle.ON
+    support.rec_outgoing_mode = OutgoingMode.ASK
+    support.rec_beep = BeepMode.ON
+    support.rec_beep_interval_s = 15
+    teams["Billing"].rec_incoming = Toggle.OFF
+
+    users = UserService(session)
+    devices = DeviceService(session)
+    for person in _PEOPLE:
+        first = person.name.split()[0].lower()
+        email = DEMO_ADMIN if person.role is Role.ORG_ADMIN else f"{first}@demo.example.com"
+        user = users.create(
+            None,
+            org.id,
+            s.UserCreate(
+                email=email,
+                display_name=person.name,
+                extension=person.ext,
+                password=DEMO_PASSWORD,
+                role=person.role,
+                has_licence=person.licence,
+                primary_team_id=teams[person.team].id,
+                management_scope=person.scope,
+                managed_team_ids=[teams[t].id for t in person.manages],
+                playback_scope=person.playback,
+            ),
+        )
+        user.is_platform_admin = person.role is Role.ORG_ADMIN
+        desk = devices.create(
+            None,
+            org.id,
+            s.DeviceCreate(
+                user_id=user.id,
+                name=f"{person.name} desk phone",
+                sip_username=first,
+                aor=f"sip:{first}@demo.example.com",
+                extension=f"8{person.ext}",
+            ),
+        )
+        if first == "alice":  # brief example 1: device Off, user Inherit, org On (incoming)
+            desk.rec_incoming = Toggle.OFF
+        if first == "bob":  # brief example 2: device Inherit, user On, org Off (outgoing)
+            user.rec_outgoing = Toggle.ON
+        if first in {"carol", "dan"}:
+            devices.create(
+                None,
+                org.id,
+                s.DeviceCreate(
+                    user_id=user.id,
+                    name=f"{person.name} softphone",
+                    sip_username=f"{first}-soft",
+                    aor=f"sip:{first}-soft@demo.example.com",
+                ),
+            )
+    session.flush()
+    return org
+

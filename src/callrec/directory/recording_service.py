@@ -1,0 +1,257 @@
+"""Recording settings at the four levels, and the policy decision over stored settings.
+
+Loads plain data, hands it to the pure ``callrec.policy.decide``. Never commits.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from callrec.access.guard import require
+from callrec.access.rules import (
+    Actor,
+    Permission,
+    can_change_compliance,
+    can_change_device_settings,
+    can_change_org_settings,
+    can_change_team_settings,
+    can_change_user_settings,
+    can_view_device_settings,
+    can_view_org_settings,
+    can_view_team_settings,
+    can_view_user_settings,
+)
+from callrec.directory.recording_schemas import SettingsRead, SettingsUpdate, Target, WhatIfRequest
+from callrec.directory.repository import (
+    DeviceRepository,
+    OrgRepository,
+    TeamRepository,
+    UserRepository,
+)
+from callrec.directory.service import subject_of
+from callrec.kit.errors import NotFound, Unprocessable
+from callrec.models import Device, Org, Team, User
+from callrec.models.settings import RecordingSettingsMixin
+from callrec.policy import (
+    AnnouncementMode,
+    BeepMode,
+    CallContext,
+    Decision,
+    Level,
+    LevelSettings,
+    decide,
+)
+
+_COMPLIANCE_FIELDS = frozenset({"beep", "beep_interval_s"})
+_Leveled = Org | Team | User | Device
+
+
+def settings_read(level: Level, row: RecordingSettingsMixin) -> SettingsRead:
+    return SettingsRead(
+        level=level,
+        incoming=row.rec_incoming,
+        outgoing=row.rec_outgoing,
+        outgoing_mode=row.rec_outgoing_mode,
+        beep=row.rec_beep,
+        beep_interval_s=row.rec_beep_interval_s,
+        announcement=row.rec_announcement,
+        announcement_id=row.rec_announcement_id,
+    )
+
+
+def validate_level(level: Level, values: LevelSettings, *, stored: bool = True) -> None:
+    """Business rules for one level's settings after a change is applied. A hypothetical
+    (what-if) level is not stored, so it may name an announcement."""
+    if level is Level.ORG:
+        inheriting = [
+            name
+            for name in ("incoming", "outgoing", "outgoing_mode", "beep", "announcement")
+            if getattr(values, name) == "inherit"
+        ]
+        if inheriting:
+            raise Unprocessable(
+                "the org is the root of the settings hierarchy and cannot inherit",
+                details={"fields": inheriting},
+            )
+    if values.beep is BeepMode.ON and values.beep_interval_s is None:
+        raise Unprocessable(
+            "turning the compliance beep on needs beep_interval_s",
+            details={"field": "beep_interval_s"},
+        )
+    if stored and values.announcement is AnnouncementMode.PLAY:
+        # The announcement library arrives with the consent feature; until then there is
+        # nothing an id could point at, so refuse rather than store a dangling reference.
+        raise Unprocessable(
+            "announcements cannot be assigned yet: no announcement library exists",
+            details={"field": "announcement"},
+        )
+
+
+def _merge(base: LevelSettings, update: SettingsUpdate) -> LevelSettings:
+    changes: dict[str, Any] = update.model_dump(exclude_unset=True)
+    if "announcement_id" in changes and changes["announcement_id"] is not None:
+        changes["announcement_id"] = str(changes["announcement_id"])
+    return dataclasses.replace(base, **changes)
+
+
+class SettingsService:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.orgs = OrgRepository(session)
+        self.teams = TeamRepository(session)
+        self.users = UserRepository(session)
+        self.devices = DeviceRepository(session)
+
+    def read(self, actor: Actor, level: Level, ref: uuid.UUID | None) -> SettingsRead:
+        row, view, _ = self._row_and_rules(actor, level, ref)
+        require(view)
+        return settings_read(level, row)
+
+    def update(
+        self, actor: Actor, level: Level, ref: uuid.UUID | None, data: SettingsUpdate
+    ) -> SettingsRead:
+        row, _, change = self._row_and_rules(actor, level, ref)
+        require(change)
+        changes = data.model_dump(exclude_unset=True)
+        if _COMPLIANCE_FIELDS & set(changes):
+            require(can_change_compliance(actor, change))
+        merged = _merge(row.level_settings(row.id), data)
+        validate_level(level, merged)
+        for name in changes:
+            setattr(row, f"rec_{name}", getattr(data, name))
+        self.session.flush()
+        return settings_read(level, row)
+
+    def _row_and_rules(
+        self, actor: Actor, level: Level, ref: uuid.UUID | None
+    ) -> tuple[_Leveled, Permission, Permission]:
+        if level is Level.ORG:
+            org = self.orgs.get(actor.org_id)
+            return org, can_view_org_settings(actor, org.id), can_change_org_settings(actor, org.id)
+        if ref is None:
+            raise NotFound(f"{level} not found")
+        if level is Level.TEAM:
+            team = self.teams.get_in_org(actor.org_id, ref)
+            return (
+                team,
+                can_view_team_settings(actor, team.id, team.org_id),
+                can_change_team_settings(actor, team.id, team.org_id),
+            )
+        if level is Level.USER:
+            user = self.users.get_full(actor.org_id, ref)
+            subject = subject_of(user)
+            return (
+                user,
+                can_view_user_settings(actor, subject),
+                can_change_user_settings(actor, subject),
+            )
+        device = self.devices.get_in_org(actor.org_id, ref)
+        owner = subject_of(self.users.get_full(actor.org_id, device.user_id))
+        return (
+            device,
+            can_view_device_settings(actor, owner),
+            can_change_device_settings(actor, owner),
+        )
+
+
+@dataclasses.dataclass(slots=True)
+class _Reached:
+    device: Device | None = None
+    user: User | None = None
+
+
+class DecisionService:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.orgs = OrgRepository(session)
+        self.teams = TeamRepository(session)
+        self.users = UserRepository(session)
+        self.devices = DeviceRepository(session)
+
+    def decide(self, actor: Actor, target: Target) -> Decision:
+        return decide(self._context(actor, target, None))
+
+    def what_if(self, actor: Actor, question: WhatIfRequest) -> Decision:
+        return decide(self._context(actor, question, question))
+
+    def _context(self, actor: Actor, target: Target, what_if: WhatIfRequest | None) -> CallContext:
+        reached = self._reach(actor.org_id, target)
+        org = self.orgs.get(actor.org_id)
+        user = reached.user
+        if user is not None:
+            require(can_view_user_settings(actor, subject_of(user)))
+        else:
+            require(can_view_org_settings(actor, org.id))
+        team = None
+        if user is not None and user.primary_team_id is not None:
+            team = self.session.get(Team, user.primary_team_id)
+        levels: dict[Level, LevelSettings | None] = {
+            Level.ORG: org.level_settings(org.id),
+            Level.TEAM: team.level_settings(team.id) if team else None,
+            Level.USER: user.level_settings(user.id) if user else None,
+            Level.DEVICE: reached.device.level_settings(reached.device.id)
+            if reached.device
+            else None,
+        }
+        has_licence = bool(user and user.has_licence)
+        if what_if is not None:
+            levels = _overlay(levels, what_if)
+            if what_if.has_licence is not None:
+                has_licence = what_if.has_licence
+        org_settings = levels[Level.ORG]
+        assert org_settings is not None
+        return CallContext(
+            direction=target.direction,
+            org=org_settings,
+            has_licence=has_licence,
+            user=levels[Level.USER],
+            device=levels[Level.DEVICE],
+            team=levels[Level.TEAM],
+        )
+
+    def _reach(self, org_id: uuid.UUID, target: Target) -> _Reached:
+        device: Device | None = None
+        user: User | None = None
+        if target.device_id is not None:
+            device = self.devices.get_in_org(org_id, target.device_id)
+        elif target.aor is not None:
+            device = self.devices.by_aor(org_id, target.aor)
+            if device is None:
+                raise NotFound(f"no device with AOR {target.aor}", details={"aor": target.aor})
+        elif target.extension is not None:
+            device = self.devices.by_extension(org_id, target.extension)
+            if device is None:
+                user = self.users.by_extension(org_id, target.extension)
+                if user is None:
+                    raise NotFound(f"no device or user with extension {target.extension}")
+        if device is not None:
+            user = self.users.get_full(org_id, device.user_id)
+        elif target.user_id is not None:
+            user = self.users.get_full(org_id, target.user_id)
+        elif user is not None:
+            user = self.users.get_full(org_id, user.id)
+        return _Reached(device=device, user=user)
+
+
+def _overlay(
+    levels: dict[Level, LevelSettings | None], what_if: WhatIfRequest
+) -> dict[Level, LevelSettings | None]:
+    updates = {
+        Level.ORG: what_if.org,
+        Level.TEAM: what_if.team,
+        Level.USER: what_if.user,
+        Level.DEVICE: what_if.device,
+    }
+    result = dict(levels)
+    for level, update in updates.items():
+        if update is None:
+            continue
+        merged = _merge(levels[level] or LevelSettings(), update)
+        validate_level(level, merged, stored=False)
+        result[level] = merged
+    return result
+

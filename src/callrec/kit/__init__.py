@@ -1,0 +1,1 @@
+"""Shared building blocks: settings, errors, clock, ids, database session, base repository."""
