@@ -94,14 +94,13 @@ def _add_error_handlers(app: FastAPI) -> None:
         where = ".".join(str(p) for p in first["loc"] if p != "body")
         message = f"{where}: {first['msg']}" if where else str(first["msg"])
         return JSONResponse(
-            error_body("invalid_payload", message, {"errors": json.loads(json.dumps(errors,
-                                                                                    default=str))}),
+            error_body(
+                "invalid_payload", message, {"errors": json.loads(json.dumps(errors, default=str))}
+            ),
             422,
         )
 
     @app.exception_handler(StarletteHTTPException)
     def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return JSONResponse(
-            error_body(code, str(exc.detail)), exc.status_code, headers=exc.headers
-        )
+        return JSONResponse(error_body(code, str(exc.detail)), exc.status_code, headers=exc.headers)

@@ -13,8 +13,8 @@ from alembic.config import Config
 from rich.console import Console
 
 from callrec.access.rules import Role
-from callrec.kit.errors import CallrecError
 from callrec.kit.db import make_engine, make_sessionmaker, session_scope
+from callrec.kit.errors import CallrecError
 from callrec.kit.logging import configure_logging
 from callrec.kit.settings import get_settings
 
@@ -61,8 +61,13 @@ def serve(host: Host = "127.0.0.1", port: Port = 8000, workers: int = 1) -> None
     settings = get_settings()
     configure_logging(json=settings.log_json)
     uvicorn.run(
-        "callrec.app:create_app", factory=True, host=host, port=port, workers=workers,
-        access_log=False, log_level="warning",
+        "callrec.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        access_log=False,
+        log_level="warning",
     )
 
 
@@ -82,9 +87,7 @@ def run(host: Host = "127.0.0.1", port: Port = 8000) -> None:
 
 
 @app.command("create-org")
-def create_org(
-    name: str, slug: str, licences: Annotated[int, typer.Option(min=0)] = 0
-) -> None:
+def create_org(name: str, slug: str, licences: Annotated[int, typer.Option(min=0)] = 0) -> None:
     """Create an org (tenant) with a number of call recording licences."""
     from callrec.directory.schemas import OrgCreate
     from callrec.directory.service import OrgService
@@ -116,8 +119,14 @@ def create_user(
         user = UserService(session).create(
             None,
             org_id,
-            UserCreate(email=email, display_name=name, password=password, role=role,
-                       extension=extension, has_licence=licence),
+            UserCreate(
+                email=email,
+                display_name=name,
+                password=password,
+                role=role,
+                extension=extension,
+                has_licence=licence,
+            ),
         )
         user.is_platform_admin = platform_admin
         console.print(f"user {user.email} created: {user.id}")

@@ -25,7 +25,10 @@ def login(
     settings: Settings = request.app.state.settings
     client = request.client.host if request.client else "unknown"
     result = AuthService(session, request.app.state.clock).login(
-        data.email, data.password, client, request.app.state.login_limiter,
+        data.email,
+        data.password,
+        client,
+        request.app.state.login_limiter,
         settings.session_ttl_hours,
     )
     cookie = {"max_age": result.max_age_s, "secure": settings.cookie_secure, "samesite": "lax"}
@@ -60,8 +63,9 @@ def issue_token(
     data: TokenCreate, actor: ActorDep, request: Request, session: SessionDep
 ) -> TokenIssued:
     issued = AuthService(session, request.app.state.clock).issue_token(actor, data.name)
-    return TokenIssued.model_validate({**TokenRead.model_validate(issued.token).model_dump(),
-                                       "token": issued.secret})
+    return TokenIssued.model_validate(
+        {**TokenRead.model_validate(issued.token).model_dump(), "token": issued.secret}
+    )
 
 
 @router.delete("/tokens/{token_id}", response_model=TokenRead)

@@ -1,7 +1,7 @@
 """Failed-login limiter: a sliding window of failures per (email, client address).
 
 In-process: with several API nodes each keeps its own window, which still bounds guessing to
-``nodes × max_failures`` per window. Successful logins clear the key.
+``nodes * max_failures`` per window. Successful logins clear the key.
 """
 
 from __future__ import annotations

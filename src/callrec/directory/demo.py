@@ -19,7 +19,7 @@ from callrec.models import Org
 from callrec.policy.types import BeepMode, OutgoingMode, Toggle
 
 DEMO_SLUG = "demo"
-DEMO_PASSWORD = "callrec-demo"  # noqa: S105 - a published demo credential, by design
+DEMO_PASSWORD = "callrec-demo"
 DEMO_ADMIN = "admin@demo.example.com"
 
 
@@ -36,12 +36,32 @@ class _Person:
 
 
 _PEOPLE = (
-    _Person("Ada Admin", "100", "Support", Role.ORG_ADMIN, scope=ManagementScope.EVERYONE,
-            playback=PlaybackScope.ALL),
-    _Person("Sam Supervisor", "101", "Sales", Role.SUPERVISOR, scope=ManagementScope.TEAMS,
-            playback=PlaybackScope.MEMBER_GROUPS, manages=("Sales",)),
-    _Person("Sue Supervisor", "102", "Support", Role.SUPERVISOR, scope=ManagementScope.TEAMS,
-            playback=PlaybackScope.PRIMARY_GROUP, manages=("Support", "Billing")),
+    _Person(
+        "Ada Admin",
+        "100",
+        "Support",
+        Role.ORG_ADMIN,
+        scope=ManagementScope.EVERYONE,
+        playback=PlaybackScope.ALL,
+    ),
+    _Person(
+        "Sam Supervisor",
+        "101",
+        "Sales",
+        Role.SUPERVISOR,
+        scope=ManagementScope.TEAMS,
+        playback=PlaybackScope.MEMBER_GROUPS,
+        manages=("Sales",),
+    ),
+    _Person(
+        "Sue Supervisor",
+        "102",
+        "Support",
+        Role.SUPERVISOR,
+        scope=ManagementScope.TEAMS,
+        playback=PlaybackScope.PRIMARY_GROUP,
+        manages=("Support", "Billing"),
+    ),
     _Person("Alice Example-One", "201", "Sales"),
     _Person("Bob Example-Two", "202", "Sales"),
     _Person("Carol Sales", "203", "Sales"),
@@ -126,4 +146,3 @@ def load_demo(session: Session) -> Org:
             )
     session.flush()
     return org
-

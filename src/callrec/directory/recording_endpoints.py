@@ -71,9 +71,7 @@ def update_user_settings(
 
 
 @router.get("/devices/{device_id}/settings", response_model=SettingsRead)
-def get_device_settings(
-    device_id: uuid.UUID, actor: ActorDep, session: SessionDep
-) -> SettingsRead:
+def get_device_settings(device_id: uuid.UUID, actor: ActorDep, session: SessionDep) -> SettingsRead:
     return SettingsService(session).read(actor, Level.DEVICE, device_id)
 
 

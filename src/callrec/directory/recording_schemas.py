@@ -43,8 +43,10 @@ class SettingsUpdate(Strict):
     outgoing_mode: OutgoingMode | None = None
     beep: BeepMode | None = None
     beep_interval_s: int | None = Field(
-        default=None, ge=BEEP_MIN_INTERVAL_S, le=BEEP_MAX_INTERVAL_S,
-        description=f"seconds between beeps, {BEEP_MIN_INTERVAL_S}–{BEEP_MAX_INTERVAL_S}",
+        default=None,
+        ge=BEEP_MIN_INTERVAL_S,
+        le=BEEP_MAX_INTERVAL_S,
+        description=f"seconds between beeps, {BEEP_MIN_INTERVAL_S}-{BEEP_MAX_INTERVAL_S}",
     )
     announcement: AnnouncementMode | None = None
     announcement_id: uuid.UUID | None = None

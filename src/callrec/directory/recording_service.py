@@ -254,4 +254,3 @@ def _overlay(
         validate_level(level, merged, stored=False)
         result[level] = merged
     return result
-

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import selectinload
 
 from callrec.access.rules import Role
 from callrec.kit.errors import NotFound
@@ -26,9 +26,7 @@ class OrgRepository(Repository[Org]):
 
     def get_for_update(self, org_id: uuid.UUID) -> Org:
         """Locks the org row (PostgreSQL) so concurrent licence assignments serialise."""
-        org = self.session.scalars(
-            select(Org).where(Org.id == org_id).with_for_update()
-        ).first()
+        org = self.session.scalars(select(Org).where(Org.id == org_id).with_for_update()).first()
         if org is None:
             raise NotFound(f"org {org_id} not found", details={"id": str(org_id)})
         return org
@@ -61,9 +59,7 @@ class TeamRepository(Repository[Team]):
         )
         missing = wanted - {t.id for t in teams}
         if missing:
-            raise NotFound(
-                "team not found", details={"ids": sorted(str(i) for i in missing)}
-            )
+            raise NotFound("team not found", details={"ids": sorted(str(i) for i in missing)})
         return teams
 
     def name_taken(self, org_id: uuid.UUID, name: str, except_id: uuid.UUID | None = None) -> bool:

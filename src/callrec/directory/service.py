@@ -137,8 +137,10 @@ class UserService:
         if self.users.email_taken(data.email):
             raise Conflict(f"email {data.email} is taken", details={"email": data.email})
         if data.extension and self.users.extension_taken(org_id, data.extension):
-            raise Conflict(f"extension {data.extension} is taken", details=data.model_dump(
-                include={"extension"}))
+            raise Conflict(
+                f"extension {data.extension} is taken",
+                details=data.model_dump(include={"extension"}),
+            )
         user = User(
             org_id=org_id,
             email=data.email,
@@ -162,15 +164,23 @@ class UserService:
         changes = data.model_dump(exclude_unset=True)
         if set(changes) - {"display_name", "password"} or user.id != actor.user_id:
             require(can_administer_directory(actor, actor.org_id))
-        if "extension" in changes and data.extension is not None:
-            if self.users.extension_taken(actor.org_id, data.extension, user.id):
-                raise Conflict(f"extension {data.extension} is taken")
+        if data.extension is not None and self.users.extension_taken(
+            actor.org_id, data.extension, user.id
+        ):
+            raise Conflict(f"extension {data.extension} is taken")
         if data.has_licence is True and not user.has_licence:
             self._assign_licence(actor.org_id)
         if "role" in changes or data.is_active is False:
             self._keep_an_admin(user, data)
-        for field in ("display_name", "extension", "role", "is_active", "has_licence",
-                      "management_scope", "playback_scope"):
+        for field in (
+            "display_name",
+            "extension",
+            "role",
+            "is_active",
+            "has_licence",
+            "management_scope",
+            "playback_scope",
+        ):
             if field in changes and (changes[field] is not None or field == "extension"):
                 setattr(user, field, changes[field])
         if data.password is not None:
@@ -270,4 +280,3 @@ class DeviceService:
             raise Conflict(f"a device with AOR {aor} exists", details={"aor": aor})
         if ext and self.devices.taken(org_id, "extension", ext, except_id):
             raise Conflict(f"a device with extension {ext} exists", details={"extension": ext})
-

@@ -17,11 +17,15 @@ log = get_logger("callrec.http")
 class HttpMetrics:
     def __init__(self, registry: CollectorRegistry) -> None:
         self.requests = Counter(
-            "callrec_http_requests", "HTTP requests", ["method", "route", "status"],
+            "callrec_http_requests",
+            "HTTP requests",
+            ["method", "route", "status"],
             registry=registry,
         )
         self.latency = Histogram(
-            "callrec_http_request_seconds", "HTTP request latency", ["method", "route"],
+            "callrec_http_request_seconds",
+            "HTTP request latency",
+            ["method", "route"],
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
             registry=registry,
         )
@@ -53,8 +57,12 @@ class ObservabilityMiddleware:
             self.metrics.requests.labels(scope["method"], route, str(status)).inc()
             self.metrics.latency.labels(scope["method"], route).observe(elapsed)
             log.info(
-                "request", method=scope["method"], path=scope["path"], route=route,
-                status=status, ms=round(elapsed * 1000, 2),
+                "request",
+                method=scope["method"],
+                path=scope["path"],
+                route=route,
+                status=status,
+                ms=round(elapsed * 1000, 2),
             )
 
 
