@@ -30,10 +30,26 @@ class CredentialRepository:
             )
         ).first()
 
-    def live_token(self, token_hash: str) -> ApiToken | None:
-        return self.session.scalars(
-            select(ApiToken).where(ApiToken.token_hash == token_hash, ApiToken.revoked_at.is_(None))
+    def live_token(self, token_hash: str) -> tuple[ApiToken, User] | None:
+        """The token and its user in one round trip (this runs on every API request)."""
+        row = self.session.execute(
+            select(ApiToken, User)
+            .join(User, User.id == ApiToken.user_id)
+            .where(ApiToken.token_hash == token_hash, ApiToken.revoked_at.is_(None))
         ).first()
+        return None if row is None else (row[0], row[1])
+
+    def live_session_user(self, token_hash: str, now: datetime) -> tuple[AuthSession, User] | None:
+        row = self.session.execute(
+            select(AuthSession, User)
+            .join(User, User.id == AuthSession.user_id)
+            .where(
+                AuthSession.token_hash == token_hash,
+                AuthSession.revoked_at.is_(None),
+                AuthSession.expires_at > now,
+            )
+        ).first()
+        return None if row is None else (row[0], row[1])
 
     def tokens_of_org(self, org_id: uuid.UUID) -> Sequence[ApiToken]:
         return self.session.scalars(

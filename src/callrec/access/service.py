@@ -96,22 +96,24 @@ class AuthService:
             auth.revoked_at = self.clock.now()
 
     def from_session(self, session_token: str) -> tuple[Actor, AuthSession]:
-        auth = self.repo.live_session(hash_secret(session_token), self.clock.now())
-        if auth is None:
+        found = self.repo.live_session_user(hash_secret(session_token), self.clock.now())
+        if found is None:
             raise Unauthenticated("session expired or signed out")
-        return build_actor(self.session, self._active_user(auth.user_id)), auth
+        auth, user = found
+        return build_actor(self.session, _active(user)), auth
 
     def from_bearer(self, secret: str) -> Actor:
-        token = self.repo.live_token(hash_secret(secret))
-        if token is None:
+        found = self.repo.live_token(hash_secret(secret))
+        if found is None:
             raise Unauthenticated("unknown or revoked API token")
+        token, user = found
         now = self.clock.now()
         if (
             token.last_used_at is None
             or (now - token.last_used_at).total_seconds() > _TOKEN_TOUCH_S
         ):
             token.last_used_at = now
-        return build_actor(self.session, self._active_user(token.user_id))
+        return build_actor(self.session, _active(user))
 
     def issue_token(self, actor: Actor, name: str) -> IssuedToken:
         secret = new_secret(TOKEN_PREFIX)
@@ -142,8 +144,8 @@ class AuthService:
             self.session.flush()
         return token
 
-    def _active_user(self, user_id: uuid.UUID) -> User:
-        user = self.session.get(User, user_id)
-        if user is None or not user.is_active:
-            raise Unauthenticated("account disabled")
-        return user
+
+def _active(user: User) -> User:
+    if not user.is_active:
+        raise Unauthenticated("account disabled")
+    return user

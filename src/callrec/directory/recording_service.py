@@ -15,6 +15,7 @@ from callrec.access.guard import require
 from callrec.access.rules import (
     Actor,
     Permission,
+    SubjectUser,
     can_change_compliance,
     can_change_device_settings,
     can_change_org_settings,
@@ -29,6 +30,8 @@ from callrec.directory.recording_schemas import SettingsRead, SettingsUpdate, Ta
 from callrec.directory.repository import (
     DeviceRepository,
     OrgRepository,
+    PolicyRepository,
+    Reached,
     TeamRepository,
     UserRepository,
 )
@@ -158,19 +161,9 @@ class SettingsService:
         )
 
 
-@dataclasses.dataclass(slots=True)
-class _Reached:
-    device: Device | None = None
-    user: User | None = None
-
-
 class DecisionService:
     def __init__(self, session: Session) -> None:
-        self.session = session
-        self.orgs = OrgRepository(session)
-        self.teams = TeamRepository(session)
-        self.users = UserRepository(session)
-        self.devices = DeviceRepository(session)
+        self.repo = PolicyRepository(session)
 
     def decide(self, actor: Actor, target: Target) -> Decision:
         return decide(self._context(actor, target, None))
@@ -180,22 +173,17 @@ class DecisionService:
 
     def _context(self, actor: Actor, target: Target, what_if: WhatIfRequest | None) -> CallContext:
         reached = self._reach(actor.org_id, target)
-        org = self.orgs.get(actor.org_id)
-        user = reached.user
+        org, device, user, team = reached.org, reached.device, reached.user, reached.team
         if user is not None:
-            require(can_view_user_settings(actor, subject_of(user)))
+            subject = SubjectUser(user.id, user.org_id, reached.user_team_ids)
+            require(can_view_user_settings(actor, subject))
         else:
             require(can_view_org_settings(actor, org.id))
-        team = None
-        if user is not None and user.primary_team_id is not None:
-            team = self.session.get(Team, user.primary_team_id)
         levels: dict[Level, LevelSettings | None] = {
             Level.ORG: org.level_settings(org.id),
             Level.TEAM: team.level_settings(team.id) if team else None,
             Level.USER: user.level_settings(user.id) if user else None,
-            Level.DEVICE: reached.device.level_settings(reached.device.id)
-            if reached.device
-            else None,
+            Level.DEVICE: device.level_settings(device.id) if device else None,
         }
         has_licence = bool(user and user.has_licence)
         if what_if is not None:
@@ -203,7 +191,7 @@ class DecisionService:
             if what_if.has_licence is not None:
                 has_licence = what_if.has_licence
         org_settings = levels[Level.ORG]
-        assert org_settings is not None
+        assert org_settings is not None  # the org row always exists
         return CallContext(
             direction=target.direction,
             org=org_settings,
@@ -213,28 +201,28 @@ class DecisionService:
             team=levels[Level.TEAM],
         )
 
-    def _reach(self, org_id: uuid.UUID, target: Target) -> _Reached:
-        device: Device | None = None
-        user: User | None = None
+    def _reach(self, org_id: uuid.UUID, target: Target) -> Reached:
+        """Device id, AOR, extension (a device's, else a user's), or user id; none → trunk."""
+        found: Reached | None
         if target.device_id is not None:
-            device = self.devices.get_in_org(org_id, target.device_id)
+            found = self.repo.by_device(org_id, Device.id == target.device_id)
+            what = f"device {target.device_id}"
         elif target.aor is not None:
-            device = self.devices.by_aor(org_id, target.aor)
-            if device is None:
-                raise NotFound(f"no device with AOR {target.aor}", details={"aor": target.aor})
+            found = self.repo.by_device(org_id, Device.aor == target.aor)
+            what = f"device with AOR {target.aor}"
         elif target.extension is not None:
-            device = self.devices.by_extension(org_id, target.extension)
-            if device is None:
-                user = self.users.by_extension(org_id, target.extension)
-                if user is None:
-                    raise NotFound(f"no device or user with extension {target.extension}")
-        if device is not None:
-            user = self.users.get_full(org_id, device.user_id)
+            found = self.repo.by_device(
+                org_id, Device.extension == target.extension
+            ) or self.repo.by_user(org_id, User.extension == target.extension)
+            what = f"device or user with extension {target.extension}"
         elif target.user_id is not None:
-            user = self.users.get_full(org_id, target.user_id)
-        elif user is not None:
-            user = self.users.get_full(org_id, user.id)
-        return _Reached(device=device, user=user)
+            found = self.repo.by_user(org_id, User.id == target.user_id)
+            what = f"user {target.user_id}"
+        else:
+            return self.repo.org_only(org_id)
+        if found is None:
+            raise NotFound(f"no {what}")
+        return found
 
 
 def _overlay(

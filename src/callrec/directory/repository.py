@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.orm import Session, selectinload
 
 from callrec.access.rules import Role
 from callrec.kit.errors import NotFound
 from callrec.kit.repository import Repository
-from callrec.models import Device, Org, Team, User
+from callrec.models import Device, Org, Team, User, team_members
 
 
 class OrgRepository(Repository[Org]):
@@ -137,3 +138,60 @@ class DeviceRepository(Repository[Device]):
         if except_id is not None:
             query = query.where(Device.id != except_id)
         return self.session.scalar(query) != 0
+
+
+@dataclass(frozen=True, slots=True)
+class Reached:
+    """The rows a recording decision reads: the device and user a call reached (or neither),
+    the user's primary team, the org, and the user's teams for the access check."""
+
+    org: Org
+    device: Device | None = None
+    user: User | None = None
+    team: Team | None = None
+    user_team_ids: frozenset[uuid.UUID] = frozenset()
+
+
+class PolicyRepository:
+    """Loads a decision's rows in two round trips: one join, one membership lookup."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def by_device(self, org_id: uuid.UUID, condition: ColumnElement[bool]) -> Reached | None:
+        row = self.session.execute(
+            select(Device, User, Team, Org)
+            .join(User, User.id == Device.user_id)
+            .outerjoin(Team, Team.id == User.primary_team_id)
+            .join(Org, Org.id == Device.org_id)
+            .where(Device.org_id == org_id, condition)
+        ).first()
+        if row is None:
+            return None
+        device, user, team, org = row
+        return Reached(org, device, user, team, self._team_ids(user))
+
+    def by_user(self, org_id: uuid.UUID, condition: ColumnElement[bool]) -> Reached | None:
+        row = self.session.execute(
+            select(User, Team, Org)
+            .outerjoin(Team, Team.id == User.primary_team_id)
+            .join(Org, Org.id == User.org_id)
+            .where(User.org_id == org_id, condition)
+        ).first()
+        if row is None:
+            return None
+        user, team, org = row
+        return Reached(org, None, user, team, self._team_ids(user))
+
+    def org_only(self, org_id: uuid.UUID) -> Reached:
+        return Reached(OrgRepository(self.session).get(org_id))
+
+    def _team_ids(self, user: User) -> frozenset[uuid.UUID]:
+        ids = set(
+            self.session.scalars(
+                select(team_members.c.team_id).where(team_members.c.user_id == user.id)
+            )
+        )
+        if user.primary_team_id is not None:
+            ids.add(user.primary_team_id)
+        return frozenset(ids)

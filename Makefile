@@ -1,0 +1,51 @@
+# The same targets run locally and in CI (.ci/run calls `make test`).
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-$(shell sha256sum pyproject.toml | cut -c1-12)
+PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
+
+.PHONY: install run test test-sqlite test-postgres lint format bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	rm -f $(VENV)/.installed-* && touch $(STAMP)
+
+install: $(STAMP)
+
+## make run: migrate, load the demo tenant into a new database, serve on 127.0.0.1:8000
+run: install
+	$(VENV)/bin/callrec run
+
+## make test: lint + type check, then the whole suite on SQLite and on PostgreSQL
+test: lint test-sqlite test-postgres
+
+test-sqlite: install
+	CALLREC_TEST_DB=sqlite $(PY) -m pytest -q
+
+test-postgres: install
+	@if CALLREC_TEST_PG_URL=$(PG_URL) $(PY) scripts/pg_available.py; then \
+		CALLREC_TEST_DB=postgresql CALLREC_TEST_PG_URL=$(PG_URL) $(PY) -m pytest -q; \
+	elif [ "$$CI" = "true" ]; then \
+		echo "PostgreSQL is not reachable at $(PG_URL): CI must not skip it" >&2; exit 1; \
+	else \
+		echo "!!! PostgreSQL not reachable at $(PG_URL): the PostgreSQL run was NOT done !!!" >&2; \
+	fi
+
+lint: install
+	$(VENV)/bin/ruff format --check src tests migrations bench
+	$(VENV)/bin/ruff check src tests migrations bench
+	$(VENV)/bin/mypy
+
+format: install
+	$(VENV)/bin/ruff format src tests migrations bench
+	$(VENV)/bin/ruff check --fix src tests migrations bench
+
+## make bench: every benchmark at the size its issue names
+bench: install
+	$(PY) bench/policy.py
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis
