@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import uuid
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Annotated
 
@@ -11,6 +13,7 @@ import uvicorn
 from alembic import command
 from alembic.config import Config
 from rich.console import Console
+from sqlalchemy.orm import Session
 
 from callrec.access.rules import Role
 from callrec.kit.db import make_engine, make_sessionmaker, session_scope
@@ -147,11 +150,11 @@ def issue_token(email: str, name: str = "cli") -> None:
         typer.echo(issued.secret)
 
 
-def _session():  # type: ignore[no-untyped-def]
+def _session() -> AbstractContextManager[Session]:
     return session_scope(make_sessionmaker(make_engine(get_settings().database_url_resolved)))
 
 
-def _org_id(session, slug):  # type: ignore[no-untyped-def]
+def _org_id(session: Session, slug: str) -> uuid.UUID:
     from sqlalchemy import select
 
     from callrec.models import Org

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from callrec.access.rules import Role
@@ -74,7 +74,7 @@ class UserRepository(Repository[User]):
     model = User
     label = "user"
 
-    def _with_teams(self, org_id: uuid.UUID):  # type: ignore[no-untyped-def]
+    def _with_teams(self, org_id: uuid.UUID) -> Select[User]:
         return self.org_select(org_id).options(
             selectinload(User.member_teams), selectinload(User.managed_teams)
         )

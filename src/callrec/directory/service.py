@@ -206,8 +206,8 @@ class UserService:
         self,
         user: User,
         primary: uuid.UUID | None,
-        members: list[uuid.UUID],
-        managed: list[uuid.UUID],
+        members: Sequence[uuid.UUID],
+        managed: Sequence[uuid.UUID],
     ) -> None:
         member_ids = set(members) | ({primary} if primary else set())
         user.member_teams = self.teams.many_in_org(user.org_id, member_ids)

@@ -4,7 +4,6 @@ middleware (BaseHTTPMiddleware would add a task hop to every request)."""
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -66,7 +65,7 @@ class ObservabilityMiddleware:
             )
 
 
-def _route_template(scope: dict[str, Any]) -> str:
+def _route_template(scope: Scope) -> str:
     """The route's template (``/users/{user_id}``) keeps label cardinality bounded."""
     route = scope.get("route")
     return getattr(route, "path", None) or "unmatched"

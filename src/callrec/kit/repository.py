@@ -31,7 +31,7 @@ class Repository(Generic[M]):
         self.session.delete(obj)
         self.session.flush()
 
-    def org_select(self, org_id: uuid.UUID) -> Select[tuple[M]]:
+    def org_select(self, org_id: uuid.UUID) -> Select[M]:
         org_col: Any = self.model.org_id  # type: ignore[attr-defined]
         return select(self.model).where(org_col == org_id)
 
