@@ -144,9 +144,11 @@ def bench_http(url: str, admin_id: uuid.UUID, device_ids: list[uuid.UUID], n: in
     with session_scope(factory) as session:
         admin = session.get(User, admin_id)
         assert admin is not None
-        secret = AuthService(session, SystemClock()).issue_token(
-            build_actor(session, admin), "bench"
-        ).secret
+        secret = (
+            AuthService(session, SystemClock())
+            .issue_token(build_actor(session, admin), "bench")
+            .secret
+        )
     port = _free_port()
     env = {**os.environ, "CALLREC_DATABASE_URL": url, "CALLREC_LOG_JSON": "true"}
     server = subprocess.Popen(

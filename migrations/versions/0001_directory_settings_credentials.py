@@ -329,9 +329,15 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("team_id", "user_id", name=op.f("pk_team_members")),
     )
+    for table in ("team_managers", "team_members"):
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.create_index(batch_op.f(f"ix_{table}_user_id"), ["user_id"], unique=False)
 
 
 def downgrade() -> None:
+    for table in ("team_managers", "team_members"):
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.drop_index(batch_op.f(f"ix_{table}_user_id"))
     op.drop_table("team_members")
     op.drop_table("team_managers")
     with op.batch_alter_table("devices", schema=None) as batch_op:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -21,6 +24,7 @@ from callrec.directory.recording_endpoints import router as recording_router
 from callrec.kit.clock import Clock, SystemClock
 from callrec.kit.db import make_engine, make_sessionmaker
 from callrec.kit.errors import CallrecError
+from callrec.kit.logging import configure_logging
 from callrec.kit.observability import HttpMetrics, ObservabilityMiddleware
 from callrec.kit.settings import Settings, get_settings
 
@@ -33,11 +37,13 @@ def create_app(
     clock: Clock | None = None,
 ) -> FastAPI:
     settings = settings or get_settings()
+    configure_logging(json=settings.log_json)
     clock = clock or SystemClock()
     if session_factory is None:
         session_factory = make_sessionmaker(make_engine(settings.database_url_resolved))
 
     app = FastAPI(
+        lifespan=_lifespan,
         title="callrec",
         version=__version__,
         openapi_url=f"{API_PREFIX}/openapi.json",
@@ -59,6 +65,15 @@ def create_app(
     _add_error_handlers(app)
     app.add_middleware(ObservabilityMiddleware, metrics=HttpMetrics(registry))
     return app
+
+
+@asynccontextmanager
+async def _lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    # Everything imported and built so far lives for the whole process: move it out of the
+    # collector's generations so full collections stop walking it (fewer latency spikes).
+    gc.collect()
+    gc.freeze()
+    yield
 
 
 def _add_probes(app: FastAPI, registry: CollectorRegistry) -> None:

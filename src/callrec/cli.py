@@ -18,7 +18,6 @@ from sqlalchemy.orm import Session
 from callrec.access.rules import Role
 from callrec.kit.db import make_engine, make_sessionmaker, session_scope
 from callrec.kit.errors import CallrecError
-from callrec.kit.logging import configure_logging
 from callrec.kit.settings import get_settings
 
 app = typer.Typer(help="callrec: record, keep and play back business calls.", no_args_is_help=True)
@@ -61,8 +60,6 @@ def demo_data() -> None:
 @app.command()
 def serve(host: Host = "127.0.0.1", port: Port = 8000, workers: int = 1) -> None:
     """Serve the API and UI (one of N API nodes in a scale-out deployment)."""
-    settings = get_settings()
-    configure_logging(json=settings.log_json)
     uvicorn.run(
         "callrec.app:create_app",
         factory=True,

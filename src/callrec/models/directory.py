@@ -16,14 +16,14 @@ team_members = Table(
     "team_members",
     Base.metadata,
     Column("team_id", ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True),
-    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True),
 )
 
 team_managers = Table(
     "team_managers",
     Base.metadata,
     Column("team_id", ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True),
-    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True),
 )
 
 

@@ -7,8 +7,7 @@ inherits, so every aspect is decided by exactly one level, which the trace marks
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TypeVar
+from typing import Any
 
 from callrec.policy.types import (
     AnnouncementMode,
@@ -26,7 +25,6 @@ from callrec.policy.types import (
 
 _INHERIT = "inherit"
 _Chain = tuple[tuple[Level, LevelSettings], ...]
-_V = TypeVar("_V", Toggle, OutgoingMode, BeepMode, AnnouncementMode)
 
 
 def decide(ctx: CallContext) -> Decision:
@@ -42,22 +40,22 @@ def decide(ctx: CallContext) -> Decision:
     chain = _chain(ctx)
     aspect = ctx.direction.value
     trace: list[Step] = []
-    toggle, decided_by = _resolve(chain, aspect, lambda s: s.toggle(ctx.direction), trace)
+    toggle, decided_by = _resolve(chain, aspect, trace)
     if toggle is not Toggle.ON:
         return _not_recorded(ctx, Reason.SETTING_OFF, decided_by, tuple(trace))
 
     mode: OutgoingMode | None = None
     if ctx.direction is Direction.OUTGOING:
-        mode, _ = _resolve(chain, "outgoing_mode", lambda s: s.outgoing_mode, trace)
+        mode, _ = _resolve(chain, "outgoing_mode", trace)
 
     beep_interval: int | None = None
-    beep, beep_level = _resolve(chain, "beep", lambda s: s.beep, trace)
+    beep, beep_level = _resolve(chain, "beep", trace)
     if beep is BeepMode.ON:
         beep_interval = _settings_at(chain, beep_level).beep_interval_s
 
     announcement_id: str | None = None
     if ctx.direction is Direction.INCOMING:
-        ann, ann_level = _resolve(chain, "announcement", lambda s: s.announcement, trace)
+        ann, ann_level = _resolve(chain, "announcement", trace)
         if ann is AnnouncementMode.PLAY:
             announcement_id = _settings_at(chain, ann_level).announcement_id
 
@@ -85,14 +83,10 @@ def _chain(ctx: CallContext) -> _Chain:
     return tuple(levels)
 
 
-def _resolve(
-    chain: _Chain,
-    aspect: str,
-    read: Callable[[LevelSettings], _V],
-    trace: list[Step],
-) -> tuple[_V, Level]:
+def _resolve(chain: _Chain, aspect: str, trace: list[Step]) -> tuple[Any, Level]:
+    """The first non-inherit value of ``aspect`` (a LevelSettings field name) down the chain."""
     for level, settings in chain:
-        value = read(settings)
+        value = getattr(settings, aspect)
         decisive = value != _INHERIT or level is Level.ORG
         trace.append(Step(aspect, level, settings.ref, value.value, decisive))
         if decisive:
