@@ -81,7 +81,7 @@ def run(host: Host = "127.0.0.1", port: Port = 8000) -> None:
     console.print(
         f"\n[bold]callrec[/] on http://{host}:{port}  ·  API docs http://{host}:{port}/api/v1/docs"
         f"\nsign in: POST /api/v1/auth/login with {DEMO_ADMIN} / {DEMO_PASSWORD}"
-        "\n(or issue a token: callrec issue-token " + DEMO_ADMIN + ")\n"
+        "\n(or issue an API token: .venv/bin/callrec issue-token " + DEMO_ADMIN + ")\n"
     )
     serve(host=host, port=port, workers=1)
 
