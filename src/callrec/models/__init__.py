@@ -2,16 +2,33 @@
 
 from callrec.models.auth import ApiToken, AuthSession
 from callrec.models.base import Base
+from callrec.models.calls import (
+    Call,
+    CallDirection,
+    Participant,
+    Segment,
+    SegmentReason,
+    call_teams,
+)
 from callrec.models.directory import Device, Org, Team, User, team_managers, team_members
+from callrec.models.recordings import Recording, RecordingState
 
 __all__ = [
     "ApiToken",
     "AuthSession",
     "Base",
+    "Call",
+    "CallDirection",
     "Device",
     "Org",
+    "Participant",
+    "Recording",
+    "RecordingState",
+    "Segment",
+    "SegmentReason",
     "Team",
     "User",
+    "call_teams",
     "team_managers",
     "team_members",
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import Column, ForeignKey, String, Table, UniqueConstraint
+from sqlalchemy import Column, ForeignKey, String, Table, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from callrec.access.rules import ManagementScope, PlaybackScope, Role
@@ -33,6 +33,8 @@ class Org(IdMixin, TimestampMixin, RecordingSettingsMixin, Base):
     name: Mapped[str] = mapped_column(String(200))
     slug: Mapped[str] = mapped_column(String(64), unique=True)
     licences_purchased: Mapped[int] = mapped_column(default=0)
+    # Also deliver a two-channel file (caller left, callee right) beside the mono recording.
+    dual_channel: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     # The org is the root of the hierarchy: it never inherits.
     rec_incoming: Mapped[Toggle] = mapped_column(str_enum(Toggle), default=Toggle.OFF)
