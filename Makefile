@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell sha256sum pyproject.toml | cut -c1-12)
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 
-.PHONY: install run test test-sqlite test-postgres lint format bench clean
+.PHONY: install run test test-sqlite test-postgres lint format bench bench-quick clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,9 +43,14 @@ format: install
 	$(VENV)/bin/ruff format src tests migrations bench
 	$(VENV)/bin/ruff check --fix src tests migrations bench
 
-## make bench: every benchmark at the size its issue names
+## make bench: every benchmark at the size its issue names (bench-quick: smoke sizes)
 bench: install
 	$(PY) bench/policy.py
+	$(PY) bench/processing.py
+
+bench-quick: install
+	$(PY) bench/policy.py --quick
+	$(PY) bench/processing.py --quick
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -12,7 +12,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from callrec.app import create_app
 from callrec.kit.clock import FakeClock
+from callrec.kit.db import QUEUE_INFO_KEY
 from callrec.kit.settings import Settings
+from callrec.storage import MemoryBlobStore
+from callrec.worker.queue import MemoryQueue
+from callrec.worker.runtime import Runtime, set_runtime
 from tests.dbs import BACKEND, migrated_engine, temp_database
 from tests.directory.factories import World, bearer, build_world
 
@@ -42,11 +46,24 @@ def connection(engine: Engine) -> Iterator[Connection]:
 
 
 @pytest.fixture
-def session_factory(connection: Connection) -> sessionmaker[Session]:
+def queue() -> MemoryQueue:
+    return MemoryQueue()
+
+
+@pytest.fixture
+def blobs() -> MemoryBlobStore:
+    return MemoryBlobStore()
+
+
+@pytest.fixture
+def session_factory(connection: Connection, queue: MemoryQueue) -> sessionmaker[Session]:
     # Every commit (the request edge's) becomes a savepoint release inside the test's
     # transaction, which is rolled back at the end: tests never see each other's rows.
     return sessionmaker(
-        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+        bind=connection,
+        join_transaction_mode="create_savepoint",
+        expire_on_commit=False,
+        info={QUEUE_INFO_KEY: queue},
     )
 
 
@@ -63,14 +80,27 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings(data_dir=tmp_path, secret_key="test-secret", log_json=True)
+    # WARNING: the per-request info lines would only clutter the test output.
+    return Settings(data_dir=tmp_path, secret_key="test-secret", log_json=True, log_level="WARNING")
 
 
 @pytest.fixture
-def client(
-    settings: Settings, session_factory: sessionmaker[Session], clock: FakeClock
-) -> Iterator[TestClient]:
-    app = create_app(settings, session_factory, clock)
+def runtime(
+    settings: Settings,
+    session_factory: sessionmaker[Session],
+    blobs: MemoryBlobStore,
+    clock: FakeClock,
+    queue: MemoryQueue,
+) -> Iterator[Runtime]:
+    built = Runtime(settings, session_factory, blobs, clock, queue)
+    set_runtime(built)
+    yield built
+    set_runtime(None)
+
+
+@pytest.fixture
+def client(settings: Settings, runtime: Runtime) -> Iterator[TestClient]:
+    app = create_app(settings, runtime)
     with TestClient(app, base_url="http://testserver") as c:
         yield c
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import json
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -13,34 +14,33 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from sqlalchemy import text
-from sqlalchemy.orm import Session, sessionmaker
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from callrec import __version__
 from callrec.access.endpoints import router as access_router
 from callrec.access.ratelimit import LoginLimiter
+from callrec.calls.endpoints import router as calls_router
 from callrec.directory.endpoints import router as directory_router
-from callrec.directory.recording_endpoints import router as recording_router
-from callrec.kit.clock import Clock, SystemClock
-from callrec.kit.db import make_engine, make_sessionmaker
+from callrec.directory.recording_endpoints import router as settings_router
 from callrec.kit.errors import CallrecError
 from callrec.kit.logging import configure_logging
 from callrec.kit.observability import HttpMetrics, ObservabilityMiddleware
 from callrec.kit.settings import Settings, get_settings
+from callrec.recordings.endpoints import router as recordings_router
+from callrec.recordings.metrics import PIPELINE, BacklogCollector
+from callrec.worker.bootstrap import build_runtime
+from callrec.worker.runtime import Runtime
 
 API_PREFIX = "/api/v1"
 
 
-def create_app(
-    settings: Settings | None = None,
-    session_factory: sessionmaker[Session] | None = None,
-    clock: Clock | None = None,
-) -> FastAPI:
+def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
+    """Without a runtime (``callrec serve``, uvicorn's factory) one is built from the
+    environment: database, blob store and the queue jobs are sent to."""
     settings = settings or get_settings()
-    configure_logging(json=settings.log_json)
-    clock = clock or SystemClock()
-    if session_factory is None:
-        session_factory = make_sessionmaker(make_engine(settings.database_url_resolved))
+    configure_logging(json=settings.log_json, level=logging.getLevelName(settings.log_level))
+    runtime = runtime or build_runtime(settings)
+    clock, session_factory = runtime.clock, runtime.sessionmaker
 
     app = FastAPI(
         lifespan=_lifespan,
@@ -53,17 +53,28 @@ def create_app(
     app.state.settings = settings
     app.state.clock = clock
     app.state.sessionmaker = session_factory
+    app.state.blobs = runtime.blobs
+    app.state.runtime = runtime
     app.state.login_limiter = LoginLimiter(
         clock, settings.login_max_failures, settings.login_window_seconds
     )
     registry = CollectorRegistry()
+    registry.register(BacklogCollector(session_factory))
     app.state.metrics_registry = registry
 
-    for router in (access_router, directory_router, recording_router):
+    for router in (
+        access_router,
+        directory_router,
+        settings_router,
+        calls_router,
+        recordings_router,
+    ):
         app.include_router(router, prefix=API_PREFIX)
     _add_probes(app, registry)
     _add_error_handlers(app)
-    app.add_middleware(ObservabilityMiddleware, metrics=HttpMetrics(registry))
+    app.add_middleware(
+        ObservabilityMiddleware, metrics=HttpMetrics(registry), api_prefix=API_PREFIX
+    )
     return app
 
 
@@ -85,7 +96,8 @@ def _add_probes(app: FastAPI, registry: CollectorRegistry) -> None:
 
     @app.get("/metrics", include_in_schema=False)
     def metrics() -> Response:
-        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+        body = generate_latest(registry) + generate_latest(PIPELINE)
+        return Response(body, media_type=CONTENT_TYPE_LATEST)
 
 
 def error_body(code: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:

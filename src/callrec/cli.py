@@ -19,6 +19,7 @@ from callrec.access.rules import Role
 from callrec.kit.db import make_engine, make_sessionmaker, session_scope
 from callrec.kit.errors import CallrecError
 from callrec.kit.settings import get_settings
+from callrec.worker.runtime import Runtime
 
 app = typer.Typer(help="callrec: record, keep and play back business calls.", no_args_is_help=True)
 console = Console(stderr=True)
@@ -45,21 +46,33 @@ def migrate() -> None:
 
 @app.command("demo-data")
 def demo_data() -> None:
-    """Load the demo tenant (3 teams, 12 users with devices) unless it is already there."""
-    from callrec.directory.demo import DEMO_ADMIN, DEMO_PASSWORD, demo_exists, load_demo
+    """Load the demo tenant (3 teams, 12 users with devices, recorded calls) unless it is
+    already there. Its recordings are processed by `callrec worker` (or `callrec run`)."""
+    from callrec.worker.bootstrap import build_runtime
 
-    factory = make_sessionmaker(make_engine(get_settings().database_url_resolved))
-    with session_scope(factory) as session:
+    _load_demo(build_runtime(get_settings()))
+
+
+def _load_demo(runtime: Runtime) -> None:
+    from callrec.directory.demo import DEMO_ADMIN, DEMO_PASSWORD, DEMO_SLUG, demo_exists, load_demo
+    from callrec.recordings.demo import load_demo_calls
+
+    with session_scope(runtime.sessionmaker) as session:
         if demo_exists(session):
             console.print("demo tenant already loaded")
             return
         load_demo(session)
-    console.print(f"[green]demo tenant loaded[/]: sign in as {DEMO_ADMIN} / {DEMO_PASSWORD}")
+    queued = load_demo_calls(runtime, DEMO_SLUG)
+    console.print(
+        f"[green]demo tenant loaded[/] with {queued} recordings queued for processing: "
+        f"sign in as {DEMO_ADMIN} / {DEMO_PASSWORD}"
+    )
 
 
 @app.command()
 def serve(host: Host = "127.0.0.1", port: Port = 8000, workers: int = 1) -> None:
-    """Serve the API and UI (one of N API nodes in a scale-out deployment)."""
+    """Serve the API and UI (one of N API nodes in a scale-out deployment). Jobs go to the
+    queue in CALLREC_QUEUE_URL; run `callrec worker` beside it."""
     uvicorn.run(
         "callrec.app:create_app",
         factory=True,
@@ -72,18 +85,50 @@ def serve(host: Host = "127.0.0.1", port: Port = 8000, workers: int = 1) -> None
 
 
 @app.command()
+def worker(
+    workers: Annotated[int, typer.Option(min=1, help="Worker threads.")] = 2,
+    metrics_port: Annotated[int | None, typer.Option(help="Serve /metrics on this port.")] = None,
+) -> None:
+    """Process recordings from the queue (one of N workers in a scale-out deployment)."""
+    from prometheus_client import start_http_server
+
+    from callrec.kit.logging import configure_logging
+    from callrec.recordings.metrics import PIPELINE
+    from callrec.worker.bootstrap import build_runtime, run_worker
+
+    settings = get_settings()
+    configure_logging(json=settings.log_json, level=logging.getLevelName(settings.log_level))
+    if metrics_port is not None:
+        start_http_server(metrics_port, addr="127.0.0.1", registry=PIPELINE)
+    run_worker(build_runtime(settings), workers)
+
+
+@app.command()
 def run(host: Host = "127.0.0.1", port: Port = 8000) -> None:
-    """All in one: migrate, load the demo tenant into a new database, serve."""
+    """All in one: migrate, load the demo tenant into a new database, process recordings in
+    this process, serve."""
+    from callrec.app import create_app
     from callrec.directory.demo import DEMO_ADMIN, DEMO_PASSWORD
+    from callrec.worker.bootstrap import EmbeddedWorker, build_runtime
 
     migrate()
-    demo_data()
+    settings = get_settings()
+    runtime = build_runtime(settings)
+    embedded = EmbeddedWorker(runtime, settings.embedded_workers)
+    embedded.start()
+    _load_demo(runtime)
     console.print(
         f"\n[bold]callrec[/] on http://{host}:{port}  ·  API docs http://{host}:{port}/api/v1/docs"
         f"\nsign in: POST /api/v1/auth/login with {DEMO_ADMIN} / {DEMO_PASSWORD}"
         "\n(or issue an API token: .venv/bin/callrec issue-token " + DEMO_ADMIN + ")\n"
     )
-    serve(host=host, port=port, workers=1)
+    try:
+        uvicorn.run(
+            create_app(settings, runtime), host=host, port=port, access_log=False,
+            log_level="warning",
+        )  # fmt: skip
+    finally:
+        embedded.stop()
 
 
 @app.command("create-org")
@@ -145,6 +190,97 @@ def issue_token(email: str, name: str = "cli") -> None:
             raise typer.BadParameter(f"no user with email {email}")
         issued = AuthService(session, SystemClock()).issue_token(build_actor(session, user), name)
         typer.echo(issued.secret)
+
+
+recordings_app = typer.Typer(help="Recording pipeline administration.", no_args_is_help=True)
+app.add_typer(recordings_app, name="recordings")
+
+
+@app.command("import")
+def import_files(
+    paths: Annotated[list[Path], typer.Argument(exists=True, dir_okay=False, readable=True)],
+    org: Annotated[str, typer.Option(help="Org slug the calls belong to.")],
+    extension: Annotated[str | None, typer.Option(help="Device or user extension.")] = None,
+) -> None:
+    """Import recordings made elsewhere (WAV, MP3, Ogg/Opus, CREC): one call per file."""
+    from rich.progress import Progress
+
+    from callrec.recordings.importer import import_file
+    from callrec.worker.bootstrap import build_runtime
+
+    runtime = build_runtime(get_settings())
+    with runtime.sessionmaker() as session:
+        org_id = _org_id(session, org)
+    failures = 0
+    with Progress(console=console) as progress:
+        task = progress.add_task("importing", total=len(paths))
+        for path in paths:
+            try:
+                recording = import_file(runtime, org_id, path, extension=extension)
+                progress.console.print(f"{path.name}: recording {recording.id} ({recording.state})")
+            except CallrecError as exc:
+                failures += 1
+                progress.console.print(f"[red]{path.name}[/]: {exc.message}")
+            progress.advance(task)
+    console.print(f"{len(paths) - failures} queued for processing, {failures} refused")
+    if failures:
+        raise typer.Exit(1)
+
+
+@app.command()
+def reprocess(
+    recording_id: Annotated[uuid.UUID | None, typer.Argument()] = None,
+    failed: Annotated[bool, typer.Option("--failed", help="Every failed recording.")] = False,
+) -> None:
+    """Process a recording again from its stored source (a failed one, or all failed ones)."""
+    from callrec.recordings.repository import RecordingRepository
+    from callrec.recordings.service import RecordingService
+    from callrec.worker.bootstrap import build_runtime
+
+    if (recording_id is None) == (not failed):
+        raise typer.BadParameter("give a recording id or --failed")
+    runtime = build_runtime(get_settings())
+    with session_scope(runtime.sessionmaker) as session:
+        ids = [recording_id] if recording_id else list(RecordingRepository(session).failed_ids())
+        service = RecordingService(session, runtime.clock, runtime.settings)
+        for rid in ids:
+            service.reprocess(rid)
+    console.print(f"{len(ids)} recording(s) queued for processing")
+
+
+@app.command()
+def verify() -> None:
+    """Re-hash every stored recording; report mismatches and missing blobs (exit 1 if any)."""
+    from callrec.recordings.verify import verify_all
+    from callrec.worker.bootstrap import build_runtime
+
+    runtime = build_runtime(get_settings())
+    report = verify_all(runtime)
+    for problem in report.problems:
+        console.print(f"[red]{problem}[/]")
+    console.print(f"{report.checked} recording(s) checked, {len(report.problems)} problem(s)")
+    if report.problems:
+        raise typer.Exit(1)
+
+
+@recordings_app.command("status")
+def recordings_status() -> None:
+    """Recordings by state, the backlog and SLA breaches."""
+    from rich.table import Table
+
+    from callrec.recordings.repository import RecordingRepository
+    from callrec.worker.bootstrap import build_runtime
+
+    runtime = build_runtime(get_settings())
+    with runtime.sessionmaker() as session:
+        repo = RecordingRepository(session)
+        counts, breached = repo.count_by_state(), repo.count_breached()
+    table = Table("state", "recordings")
+    for state in ("capturing", "captured", "processing", "ready", "failed"):
+        table.add_row(state, str(counts.get(state, 0)))
+    Console().print(table)
+    backlog = sum(counts.get(s, 0) for s in ("capturing", "captured", "processing"))
+    console.print(f"backlog {backlog}, SLA breaches {breached}")
 
 
 def _session() -> AbstractContextManager[Session]:

@@ -76,7 +76,12 @@ def build_world(session: Session, slug: str = "acme", licences: int = 10) -> Wor
         world.teams[name] = TeamService(session).create(None, org.id, s.TeamCreate(name=name))
     sales, support = world.teams["sales"], world.teams["support"]
     world.users["admin"] = make_user(
-        session, org, "admin", role=Role.ORG_ADMIN, scope=ManagementScope.EVERYONE
+        session,
+        org,
+        "admin",
+        role=Role.ORG_ADMIN,
+        scope=ManagementScope.EVERYONE,
+        playback=PlaybackScope.ALL,
     )
     world.users["supervisor"] = make_user(
         session,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from callrec.directory.schemas import Aor, Extension, Strict
 from callrec.policy.types import (
@@ -50,6 +50,21 @@ class SettingsUpdate(Strict):
     )
     announcement: AnnouncementMode | None = None
     announcement_id: uuid.UUID | None = None
+
+    @model_validator(mode="after")
+    def _no_null_modes(self) -> SettingsUpdate:
+        # Omitting a field keeps it; null is only meaningful for the interval and the id.
+        nulls = [
+            f
+            for f in _REQUIRED_WHEN_SENT
+            if f in self.model_fields_set and getattr(self, f) is None
+        ]
+        if nulls:
+            raise ValueError(f"{', '.join(nulls)} cannot be null; omit a field to keep its value")
+        return self
+
+
+_REQUIRED_WHEN_SENT = ("incoming", "outgoing", "outgoing_mode", "beep", "announcement")
 
 
 class Target(Strict):

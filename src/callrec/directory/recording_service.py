@@ -44,6 +44,7 @@ from callrec.policy import (
     BeepMode,
     CallContext,
     Decision,
+    Direction,
     Level,
     LevelSettings,
     decide,
@@ -85,7 +86,7 @@ def validate_level(level: Level, values: LevelSettings, *, stored: bool = True) 
             "turning the compliance beep on needs beep_interval_s",
             details={"field": "beep_interval_s"},
         )
-    if stored and values.announcement is AnnouncementMode.PLAY:
+    if stored and (values.announcement is AnnouncementMode.PLAY or values.announcement_id):
         # The announcement library arrives with the consent feature; until then there is
         # nothing an id could point at, so refuse rather than store a dangling reference.
         raise Unprocessable(
@@ -166,40 +167,31 @@ class DecisionService:
         self.repo = PolicyRepository(session)
 
     def decide(self, actor: Actor, target: Target) -> Decision:
-        return decide(self._context(actor, target, None))
+        return decide(_context_of(self._reach_as(actor, target), target.direction, None))
 
     def what_if(self, actor: Actor, question: WhatIfRequest) -> Decision:
-        return decide(self._context(actor, question, question))
+        return decide(_context_of(self._reach_as(actor, question), question.direction, question))
 
-    def _context(self, actor: Actor, target: Target, what_if: WhatIfRequest | None) -> CallContext:
+    def decide_system(
+        self,
+        org_id: uuid.UUID,
+        direction: Direction,
+        *,
+        device_id: uuid.UUID | None = None,
+        user_id: uuid.UUID | None = None,
+    ) -> Decision:
+        """The decision for a call the system itself handles (capture, ingest): no actor."""
+        target = Target(direction=direction, device_id=device_id, user_id=user_id)
+        return decide(_context_of(self._reach(org_id, target), direction, None))
+
+    def _reach_as(self, actor: Actor, target: Target) -> Reached:
         reached = self._reach(actor.org_id, target)
-        org, device, user, team = reached.org, reached.device, reached.user, reached.team
-        if user is not None:
-            subject = SubjectUser(user.id, user.org_id, reached.user_team_ids)
+        if reached.user is not None:
+            subject = SubjectUser(reached.user.id, reached.user.org_id, reached.user_team_ids)
             require(can_view_user_settings(actor, subject))
         else:
-            require(can_view_org_settings(actor, org.id))
-        levels: dict[Level, LevelSettings | None] = {
-            Level.ORG: org.level_settings(org.id),
-            Level.TEAM: team.level_settings(team.id) if team else None,
-            Level.USER: user.level_settings(user.id) if user else None,
-            Level.DEVICE: device.level_settings(device.id) if device else None,
-        }
-        has_licence = bool(user and user.has_licence)
-        if what_if is not None:
-            levels = _overlay(levels, what_if)
-            if what_if.has_licence is not None:
-                has_licence = what_if.has_licence
-        org_settings = levels[Level.ORG]
-        assert org_settings is not None  # the org row always exists
-        return CallContext(
-            direction=target.direction,
-            org=org_settings,
-            has_licence=has_licence,
-            user=levels[Level.USER],
-            device=levels[Level.DEVICE],
-            team=levels[Level.TEAM],
-        )
+            require(can_view_org_settings(actor, reached.org.id))
+        return reached
 
     def _reach(self, org_id: uuid.UUID, target: Target) -> Reached:
         """Device id, AOR, extension (a device's, else a user's), or user id; none → trunk."""
@@ -223,6 +215,33 @@ class DecisionService:
         if found is None:
             raise NotFound(f"no {what}")
         return found
+
+
+def _context_of(
+    reached: Reached, direction: Direction, what_if: WhatIfRequest | None
+) -> CallContext:
+    org, device, user, team = reached.org, reached.device, reached.user, reached.team
+    levels: dict[Level, LevelSettings | None] = {
+        Level.ORG: org.level_settings(org.id),
+        Level.TEAM: team.level_settings(team.id) if team else None,
+        Level.USER: user.level_settings(user.id) if user else None,
+        Level.DEVICE: device.level_settings(device.id) if device else None,
+    }
+    has_licence = bool(user and user.has_licence)
+    if what_if is not None:
+        levels = _overlay(levels, what_if)
+        if what_if.has_licence is not None:
+            has_licence = what_if.has_licence
+    org_settings = levels[Level.ORG]
+    assert org_settings is not None  # the org row always exists
+    return CallContext(
+        direction=direction,
+        org=org_settings,
+        has_licence=has_licence,
+        user=levels[Level.USER],
+        device=levels[Level.DEVICE],
+        team=levels[Level.TEAM],
+    )
 
 
 def _overlay(

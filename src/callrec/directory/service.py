@@ -24,8 +24,29 @@ from callrec.directory.repository import (
     TeamRepository,
     UserRepository,
 )
-from callrec.kit.errors import Conflict, LicenceLimitExceeded, Unprocessable
+from callrec.kit.errors import Conflict, LicenceLimitExceeded, NotFound, Unprocessable
 from callrec.models import Device, Org, Team, User
+
+
+def require_free_extension(
+    session: Session,
+    org_id: uuid.UUID,
+    extension: str,
+    *,
+    user_id: uuid.UUID | None = None,
+    device_id: uuid.UUID | None = None,
+) -> None:
+    """Users and devices dial from one extension plan: a number reaches one of them only."""
+    if UserRepository(session).extension_taken(org_id, extension, user_id):
+        taken_by = "user"
+    elif DeviceRepository(session).taken(org_id, "extension", extension, device_id):
+        taken_by = "device"
+    else:
+        return
+    raise Conflict(
+        f"extension {extension} is taken by a {taken_by}",
+        details={"extension": extension, "taken_by": taken_by},
+    )
 
 
 def subject_of(user: User) -> SubjectUser:
@@ -54,8 +75,9 @@ class OrgService:
         return [self.orgs.get(actor.org_id)]
 
     def get(self, actor: Actor, org_id: uuid.UUID) -> Org:
-        if org_id != actor.org_id:
-            require(can_manage_orgs(actor))
+        if org_id != actor.org_id and can_manage_orgs(actor) is not True:
+            # Another tenant's org is "not found", never "forbidden": do not confirm it exists.
+            raise NotFound(f"org {org_id} not found", details={"id": str(org_id)})
         return self.orgs.get(org_id)
 
     def update(self, actor: Actor, org_id: uuid.UUID, data: s.OrgUpdate) -> Org:
@@ -136,11 +158,8 @@ class UserService:
             require(can_administer_directory(actor, org_id))
         if self.users.email_taken(data.email):
             raise Conflict(f"email {data.email} is taken", details={"email": data.email})
-        if data.extension and self.users.extension_taken(org_id, data.extension):
-            raise Conflict(
-                f"extension {data.extension} is taken",
-                details=data.model_dump(include={"extension"}),
-            )
+        if data.extension:
+            require_free_extension(self.session, org_id, data.extension)
         user = User(
             org_id=org_id,
             email=data.email,
@@ -164,10 +183,8 @@ class UserService:
         changes = data.model_dump(exclude_unset=True)
         if set(changes) - {"display_name", "password"} or user.id != actor.user_id:
             require(can_administer_directory(actor, actor.org_id))
-        if data.extension is not None and self.users.extension_taken(
-            actor.org_id, data.extension, user.id
-        ):
-            raise Conflict(f"extension {data.extension} is taken")
+        if data.extension is not None:
+            require_free_extension(self.session, actor.org_id, data.extension, user_id=user.id)
         if data.has_licence is True and not user.has_licence:
             self._assign_licence(actor.org_id)
         if "role" in changes or data.is_active is False:
@@ -225,8 +242,14 @@ class UserService:
             )
 
     def _keep_an_admin(self, user: User, data: s.UserUpdate) -> None:
-        losing = user.role is Role.ORG_ADMIN and (
-            (data.role is not None and data.role is not Role.ORG_ADMIN) or data.is_active is False
+        # Only an active admin counts: demoting an inactive one changes nothing.
+        losing = (
+            user.role is Role.ORG_ADMIN
+            and user.is_active
+            and (
+                (data.role is not None and data.role is not Role.ORG_ADMIN)
+                or data.is_active is False
+            )
         )
         if losing and self.users.count_admins(user.org_id) <= 1:
             raise Conflict("the org must keep at least one active org admin")
@@ -278,5 +301,5 @@ class DeviceService:
     ) -> None:
         if aor and self.devices.taken(org_id, "aor", aor, except_id):
             raise Conflict(f"a device with AOR {aor} exists", details={"aor": aor})
-        if ext and self.devices.taken(org_id, "extension", ext, except_id):
-            raise Conflict(f"a device with extension {ext} exists", details={"extension": ext})
+        if ext:
+            require_free_extension(self.devices.session, org_id, ext, device_id=except_id)

@@ -12,6 +12,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+QUEUE_INFO_KEY = "callrec.queue"
+
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
     parsed = make_url(url)
@@ -39,13 +41,19 @@ def _sqlite_engine(url: str, **kwargs: Any) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN")
+        # IMMEDIATE takes the write lock up front, so busy_timeout applies. A deferred
+        # transaction that reads and then writes fails at once with "database is locked" when
+        # another connection wrote in between (SQLITE_BUSY_SNAPSHOT), whatever the timeout.
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
 
 
-def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
+def make_sessionmaker(engine: Engine, queue: object | None = None) -> sessionmaker[Session]:
+    """``queue`` (a ``worker.queue.JobQueue``) receives jobs enqueued in these sessions after
+    their commit; without one, enqueueing fails loudly instead of losing jobs."""
+    info = {} if queue is None else {QUEUE_INFO_KEY: queue}
+    return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True, info=info)
 
 
 @contextmanager

@@ -31,9 +31,10 @@ class HttpMetrics:
 
 
 class ObservabilityMiddleware:
-    def __init__(self, app: ASGIApp, metrics: HttpMetrics) -> None:
+    def __init__(self, app: ASGIApp, metrics: HttpMetrics, api_prefix: str = "") -> None:
         self.app = app
         self.metrics = metrics
+        self.api_prefix = api_prefix
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -52,7 +53,7 @@ class ObservabilityMiddleware:
             await self.app(scope, receive, send_wrapper)
         finally:
             elapsed = time.perf_counter() - started
-            route = _route_template(scope)
+            route = _route_template(scope, self.api_prefix)
             self.metrics.requests.labels(scope["method"], route, str(status)).inc()
             self.metrics.latency.labels(scope["method"], route).observe(elapsed)
             log.info(
@@ -65,7 +66,13 @@ class ObservabilityMiddleware:
             )
 
 
-def _route_template(scope: Scope) -> str:
-    """The route's template (``/users/{user_id}``) keeps label cardinality bounded."""
-    route = scope.get("route")
-    return getattr(route, "path", None) or "unmatched"
+def _route_template(scope: Scope, api_prefix: str) -> str:
+    """The route's template (``/api/v1/users/{user_id}``) keeps label cardinality bounded.
+    Routers included under a prefix report their path without it, so it is put back."""
+    template = getattr(scope.get("route"), "path", None)
+    if not isinstance(template, str) or not template:
+        return "unmatched"
+    path: str = scope["path"]
+    if api_prefix and path.startswith(api_prefix) and not template.startswith(api_prefix):
+        return api_prefix + template
+    return template

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -24,11 +25,28 @@ class Settings(BaseSettings):
     login_max_failures: int = Field(default=5, ge=1)
     login_window_seconds: int = Field(default=300, ge=1)
     log_json: bool = True
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # Recording pipeline
+    upload_max_bytes: int = Field(default=1024**3, ge=1)
+    sla_talk_ratio: float = Field(default=100.0, gt=0)  # deadline = talk / ratio + overhead
+    sla_overhead_s: float = Field(default=60.0, ge=0)
+    mp3_bitrate_kbps: int = Field(default=32, ge=8, le=320)
+    # LAME's speed/quality trade-off (0 best, 9 fastest); 7 is transparent for 8 kHz speech at
+    # 32 kbit/s and ~35 % faster than the default 5 (notes/audio.md).
+    mp3_quality: int = Field(default=7, ge=0, le=9)
+    embedded_workers: int = Field(default=2, ge=1, le=32)
+    # A worker renews its lease on a recording while it processes it; a lease that runs out
+    # means the worker died (kill -9, power loss) and the recording is sent again.
+    processing_lease_s: float = Field(default=30.0, gt=0)
 
     @field_validator("data_dir")
     @classmethod
     def _absolute(cls, value: Path) -> Path:
         return value.expanduser().resolve()
+
+    @property
+    def storage_url_resolved(self) -> str:
+        return self.storage_url or f"file://{self.data_dir / 'blobs'}"
 
     @property
     def database_url_resolved(self) -> str:

@@ -1,0 +1,5 @@
+"""``python -m callrec`` is the ``callrec`` command."""
+
+from callrec.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""Call history: calls, segments, participants (and, later, reports over them)."""

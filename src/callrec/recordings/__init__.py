@@ -1,0 +1,1 @@
+"""Recording lifecycle: ingest, processing to mono, SLA, status."""
