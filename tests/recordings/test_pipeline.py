@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
@@ -273,3 +274,48 @@ def session_recording(runtime: Runtime, rid: str) -> Recording:
         assert recording is not None
         session.expunge(recording)
         return recording
+
+
+@pytest.mark.parametrize(
+    ("fmt", "codec", "rate", "expected_rate"),
+    [
+        pytest.param("wav", "pcm_s16le", 8000, 8000, id="wav_pcm_8k"),
+        pytest.param("wav", "pcm_mulaw", 8000, 8000, id="wav_mulaw"),
+        pytest.param("wav", "pcm_alaw", 8000, 8000, id="wav_alaw"),
+        pytest.param("wav", "pcm_s16le", 44100, 16000, id="wav_44k_to_wideband"),
+        pytest.param("ogg", "libopus", 48000, 16000, id="ogg_opus"),
+        pytest.param("mp3", "mp3", 16000, 16000, id="mp3"),
+    ],
+)
+def test_uploads_made_elsewhere_are_accepted_and_keep_both_sides(
+    client: TestClient, make_call: MakeCall, admin: Headers, queue: MemoryQueue,
+    runtime: Runtime, blobs: MemoryBlobStore, tmp_path: Any,
+    fmt: str, codec: str, rate: int, expected_rate: int,
+) -> None:  # fmt: skip
+    from tests.media.test_decode import stereo, write_av, write_mp3
+
+    seconds = 3.0
+    pcm = stereo(rate, seconds)
+    path = tmp_path / f"upload.{fmt}"
+    if fmt == "mp3":
+        write_mp3(path, rate, pcm[0])
+    else:
+        write_av(path, fmt, codec, rate, pcm)
+    response = upload(client, make_call(), path.read_bytes(), admin)
+    assert response.status_code == 201, response.text
+    assert response.json()["source_format"] == fmt
+    process_all(queue, runtime)
+    rec = recording_of(client, response.json()["id"], admin)
+    assert rec["state"] == "ready", rec["failure_reason"]
+    assert rec["sample_rate"] == expected_rate
+    assert abs(rec["duration_ms"] - seconds * 1000) <= 60
+    got_rate, channels, samples = decode(
+        blobs.get_bytes(session_recording(runtime, rec["id"]).storage_key or "")
+    )
+    assert (got_rate, channels) == (expected_rate, 1)
+    spectrum = np.abs(np.fft.rfft(window(samples, got_rate, 0.5, 2.5)))
+    freqs = np.fft.rfftfreq(len(window(samples, got_rate, 0.5, 2.5)), 1 / got_rate)
+    strong = {round(float(f)) for f in freqs[spectrum > spectrum.max() / 4]}
+    assert any(abs(f - 1000) < 10 for f in strong)  # the caller's tone
+    if fmt != "mp3":  # the MP3 fixture is mono: one side only
+        assert any(abs(f - 400) < 10 for f in strong)  # the callee's tone, mixed in
