@@ -453,6 +453,29 @@ def test_a_savepoint_rollback_keeps_the_outer_transactions_jobs(
     assert queue.sent == [(RECORD, ("outer",))]
 
 
+def test_a_closed_session_drops_its_uncommitted_jobs(
+    session_factory: sessionmaker[Session], queue: MemoryQueue
+) -> None:
+    s = session_factory()
+    s.execute(text("SELECT 1"))
+    enqueue(s, RECORD, "abandoned")
+    s.close()
+    s.execute(text("SELECT 1"))  # a closed session can be used again
+    s.commit()
+    s.close()
+    assert queue.sent == []
+
+
+def test_a_send_that_fails_after_commit_does_not_fail_the_commit(
+    session: Session, queue: MemoryQueue
+) -> None:
+    session.execute(text("SELECT 1"))
+    enqueue(session, "test.queue.not-registered", "lost")  # MemoryQueue.send raises KeyError
+    enqueue(session, RECORD, "still-sent")
+    session.commit()  # the rows are committed; recovery re-sends what never arrived
+    assert queue.sent == [(RECORD, ("still-sent",))]
+
+
 # --- build_huey ----------------------------------------------------------------------------
 
 

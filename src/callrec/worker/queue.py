@@ -87,7 +87,10 @@ def build_huey(queue_url: str, data_dir: Path) -> Huey:
         data_dir.mkdir(parents=True, exist_ok=True)
         return SqliteHuey("callrec", filename=str(data_dir / "queue.db"), utc=True)
     if queue_url.startswith("sqlite:///"):
-        return SqliteHuey("callrec", filename=queue_url.removeprefix("sqlite://"), utc=True)
+        # As in SQLAlchemy URLs: sqlite:///relative/path, sqlite:////absolute/path.
+        path = Path(queue_url.removeprefix("sqlite:///"))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return SqliteHuey("callrec", filename=str(path), utc=True)
     raise ValueError(
         f"CALLREC_QUEUE_URL must be empty, sqlite:///path or redis://…, not {queue_url!r}"
     )
