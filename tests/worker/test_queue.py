@@ -493,9 +493,9 @@ def test_build_huey_defaults_to_a_sqlite_file_in_the_data_dir(url: str, tmp_path
 
 
 def test_build_huey_sqlite_url_names_the_file(tmp_path: Path) -> None:
+    """As in SQLAlchemy URLs: four slashes for an absolute path; the directory is created."""
     target = tmp_path / "elsewhere" / "jobs.db"
-    target.parent.mkdir()
-    built = build_huey(f"sqlite://{target}", tmp_path / "data")
+    built = build_huey(f"sqlite:///{target}", tmp_path / "data")
     try:
         assert isinstance(built, SqliteHuey)
         assert built.storage.filename == str(target)
