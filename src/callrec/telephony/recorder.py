@@ -1,0 +1,111 @@
+"""One recording's capture, fed packet by packet: each stream is a leg of a CREC file, placed
+on the shared timeline by RTP timestamp, flushed at least every second (a crash of the media
+server loses at most that), with RFC 4733 digits kept as events, not audio.
+
+No asyncio here: the RTP sockets call ``on_packet`` from the event loop, and every call is O(1)
+with no allocation beyond the payload slice."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from callrec.media.capture import CaptureHeader, CaptureWriter
+from callrec.media.dtmf import Digit, DtmfDetector, DtmfError
+from callrec.media.rtp import RtpError, parse_header
+from callrec.media.timeline import LegTimeline, TimelineStats
+
+G711 = frozenset({0, 8})  # the payload types a CREC capture stores
+FLUSH_EVERY_S = 1.0
+
+
+@dataclass
+class Leg:
+    label: str
+    dtmf_payload_type: int | None
+    timeline: LegTimeline = field(default_factory=LegTimeline)
+    dtmf: DtmfDetector = field(default_factory=DtmfDetector)
+    digits: list[Digit] = field(default_factory=list)
+    anchor: int | None = None  # timeline offset of the first audio packet's timestamp
+    first_ts: int | None = None
+    ignored: int = 0  # packets of payload types we do not record (e.g. comfort noise)
+
+
+@dataclass(frozen=True, slots=True)
+class DigitEvent:
+    leg: str
+    digit: str
+    at_ms: int
+    duration_ms: int
+
+
+class CallRecorder:
+    def __init__(
+        self, path: Path, labels: list[str], dtmf_payload_types: list[int | None],
+        started_at_ms: int,
+    ) -> None:  # fmt: skip
+        self.path = path
+        header = CaptureHeader(sample_rate=8000, started_at_ms=started_at_ms, legs=tuple(labels))
+        self.writer = CaptureWriter(path, header)
+        self.legs = [Leg(label, pt) for label, pt in zip(labels, dtmf_payload_types, strict=True)]
+        self.last_flush = 0.0
+        self.closed = False
+
+    def on_packet(self, leg_index: int, data: bytes, now_s: float) -> None:
+        """``now_s``: seconds since the recording started (the injected clock's reading)."""
+        if self.closed:
+            return
+        leg = self.legs[leg_index]
+        try:
+            pt, seq, ts, ssrc, start, end = parse_header(data)
+        except RtpError:
+            leg.ignored += 1
+            return
+        if pt == leg.dtmf_payload_type:
+            self._dtmf(leg, ts, bool(data[1] >> 7), data[start:end])
+        elif pt in G711:
+            offset = leg.timeline.place(ssrc, seq, ts, end - start, now_s)
+            if offset is not None:
+                if leg.anchor is None:
+                    leg.anchor, leg.first_ts = offset, ts
+                self.writer.append(leg_index, pt, offset, data[start:end])
+        else:
+            leg.ignored += 1
+        if now_s - self.last_flush >= FLUSH_EVERY_S:
+            self.flush(now_s)
+
+    def _dtmf(self, leg: Leg, ts: int, marker: bool, payload: bytes) -> None:
+        try:
+            leg.digits.extend(leg.dtmf.feed(ts, marker, payload))
+        except DtmfError:
+            leg.ignored += 1
+
+    def flush(self, now_s: float) -> None:
+        self.writer.flush()
+        self.last_flush = now_s
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        for leg in self.legs:
+            leg.digits.extend(leg.dtmf.flush())
+        self.writer.close()
+        self.closed = True
+
+    def events(self) -> list[DigitEvent]:
+        """Digits at their place on the recording's timeline (ms from its start)."""
+        out = []
+        for leg in self.legs:
+            for digit in leg.digits:
+                at = digit.start_ts
+                if leg.anchor is not None and leg.first_ts is not None:
+                    at = leg.anchor + ((digit.start_ts - leg.first_ts) & 0xFFFFFFFF)
+                out.append(DigitEvent(leg.label, digit.digit, at // 8, digit.duration_samples // 8))
+        return sorted(out, key=lambda e: e.at_ms)
+
+    def stats(self) -> dict[str, TimelineStats]:
+        return {leg.label: leg.timeline.stats for leg in self.legs}
+
+    def size(self) -> int:
+        return os.path.getsize(self.path) if self.path.exists() else 0
