@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell sha256sum pyproject.toml | cut -c1-12)
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 
-.PHONY: install run test test-sqlite test-postgres lint format bench bench-quick clean
+.PHONY: install run test system-deps test-sqlite test-postgres lint format bench bench-quick clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,7 +20,13 @@ run: install
 	$(VENV)/bin/callrec run
 
 ## make test: lint + type check, then the whole suite on SQLite and on PostgreSQL
-test: lint test-sqlite test-postgres
+test: lint system-deps test-sqlite test-postgres
+
+# Real SIP peers for the SIPREC tests: SIPp (Debian's sip-tester). Installed when missing.
+system-deps:
+	@command -v sipp >/dev/null 2>&1 || { \
+		echo "installing sip-tester (SIPp) with apt-get"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq sip-tester; }
 
 test-sqlite: install
 	CALLREC_TEST_DB=sqlite $(PY) -m pytest -q

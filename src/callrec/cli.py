@@ -6,7 +6,7 @@ import logging
 import uuid
 from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 import uvicorn
@@ -20,6 +20,9 @@ from callrec.kit.db import make_engine, make_sessionmaker, session_scope
 from callrec.kit.errors import CallrecError
 from callrec.kit.settings import get_settings
 from callrec.worker.runtime import Runtime
+
+if TYPE_CHECKING:
+    from callrec.telephony.srs import SrsConfig
 
 app = typer.Typer(help="callrec: record, keep and play back business calls.", no_args_is_help=True)
 console = Console(stderr=True)
@@ -101,6 +104,42 @@ def worker(
     if metrics_port is not None:
         start_http_server(metrics_port, addr="127.0.0.1", registry=PIPELINE)
     run_worker(build_runtime(settings), workers)
+
+
+@app.command()
+def media(
+    mode: Annotated[str, typer.Option(help="srs: a SIPREC recording server.")] = "srs",
+    host: Annotated[str, typer.Option(help="Address for SIP and RTP.")] = "127.0.0.1",
+    sip_port: Annotated[int, typer.Option(help="SIP port (UDP and TCP).")] = 5060,
+    rtp_ports: Annotated[str, typer.Option(help="RTP port range, FIRST-LAST.")] = "20000-29999",
+    allow: Annotated[
+        list[str] | None, typer.Option(help="SRC addresses/networks allowed (repeatable).")
+    ] = None,
+    org: Annotated[str | None, typer.Option(help="Org slug the calls belong to.")] = None,
+) -> None:
+    """Record real SIP calls: a SIPREC recording server (the SBC/PBX sends the streams)."""
+    from callrec.kit.logging import configure_logging
+    from callrec.telephony.runner import run_media
+    from callrec.worker.bootstrap import build_runtime
+
+    if mode != "srs":
+        raise typer.BadParameter("only --mode srs exists so far (the proxy comes next)")
+    settings = get_settings()
+    configure_logging(json=settings.log_json, level=logging.getLevelName(settings.log_level))
+    run_media(build_runtime(settings), _srs_config(host, sip_port, rtp_ports, allow, org))
+
+
+def _srs_config(
+    host: str, sip_port: int, rtp_ports: str, allow: list[str] | None, org: str | None
+) -> SrsConfig:
+    from callrec.telephony.srs import SrsConfig
+
+    try:
+        first, last = (int(p) for p in rtp_ports.split("-", 1))
+    except ValueError as exc:
+        raise typer.BadParameter(f"--rtp-ports must be FIRST-LAST, not {rtp_ports!r}") from exc
+    return SrsConfig(host=host, sip_port=sip_port, rtp_first=first, rtp_last=last,
+                     allow=tuple(allow or ("127.0.0.0/8", "::1/128")), org_slug=org)  # fmt: skip
 
 
 @app.command()

@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Column, ForeignKey, String, Table, UniqueConstraint
+from sqlalchemy import Column, ForeignKey, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from callrec.models.base import Base, IdMixin, TimestampMixin, str_enum
@@ -47,6 +47,8 @@ class Call(IdMixin, TimestampMixin, Base):
     started_at: Mapped[datetime]
     answered_at: Mapped[datetime | None] = mapped_column(default=None)
     ended_at: Mapped[datetime | None] = mapped_column(default=None)
+    # The SIPREC session's rs-metadata as received (RFC 7865), kept with the call.
+    siprec_metadata: Mapped[str | None] = mapped_column(Text, default=None)
 
     teams: Mapped[list[Team]] = relationship(secondary=call_teams, lazy="raise")
     segments: Mapped[list[Segment]] = relationship(

@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, String, Text
+from sqlalchemy import JSON, BigInteger, ForeignKey, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from callrec.models.base import Base, IdMixin, TimestampMixin, str_enum
@@ -62,6 +62,10 @@ class Recording(IdMixin, TimestampMixin, Base):
 
     decision_trace: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     consent_evidence: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    # In-call events kept beside the audio, e.g. RFC 4733 digits: {"type", "digit", "at_ms", …}
+    events: Mapped[list[dict[str, Any]]] = mapped_column(
+        JSON, default=list, server_default=text("'[]'")
+    )
     quality_flags: Mapped[list[str]] = mapped_column(JSON, default=list)
     talk_seconds: Mapped[float | None] = mapped_column(default=None)
     sla_deadline: Mapped[datetime | None] = mapped_column(default=None, index=True)

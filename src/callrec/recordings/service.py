@@ -105,6 +105,41 @@ class RecordingService:
         enqueue(self.session, PROCESS_JOB, str(recording.id))
         return recording, True
 
+    def start_capture(
+        self, org_id: uuid.UUID, call_id: uuid.UUID, sequence: int, decision: Decision
+    ) -> Recording:
+        """Our own capture (SIPREC) begins: the recording exists, ``capturing``, from INVITE."""
+        segment = self.calls.segment(org_id, call_id, sequence)
+        recording = Recording(
+            org_id=org_id,
+            call_id=call_id,
+            segment_id=segment.id,
+            state=S.CAPTURING,
+            capturing_at=self.clock.now(),
+            decision_trace=decision_snapshot(decision),
+            quality_flags=[],
+        )
+        return self.recordings.add(recording)
+
+    def finish_capture(
+        self, recording_id: uuid.UUID, source: Source, events: list[dict[str, Any]]
+    ) -> Recording:
+        """The capture is complete (BYE, timeout, or recovered after a crash): process it."""
+        recording = self.session.get(Recording, recording_id)
+        if recording is None:
+            raise NotFound(f"recording {recording_id} not found")
+        if recording.state is not S.CAPTURING:
+            return recording  # finished already (a BYE retransmission, a second recovery)
+        segment = self.session.get(Segment, recording.segment_id)
+        if segment is not None:
+            segment.ended_at = segment.ended_at or self.clock.now()
+            recording.talk_seconds = _talk_seconds(segment)
+        recording.events = events
+        self._set_source(recording, source)
+        self._to_captured(recording)
+        enqueue(self.session, PROCESS_JOB, str(recording.id))
+        return recording
+
     def get(self, actor: Actor, recording_id: uuid.UUID) -> Recording:
         recording = self.recordings.get_in_org(actor.org_id, recording_id)
         call = self.calls.get_full(actor.org_id, recording.call_id)

@@ -1,0 +1,231 @@
+"""The SIPREC recording server (RFC 7866): accepts recording sessions from allowed SRCs,
+decides at INVITE, answers receive-only, captures every stream to one CREC file, and hands it
+to the pipeline at BYE (or when the SRC goes silent past the RTP timeout)."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import ipaddress
+import secrets
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from callrec.kit.logging import get_logger
+from callrec.telephony import capture_store
+from callrec.telephony.capture_store import Opened, Party
+from callrec.telephony.recorder import CallRecorder
+from callrec.telephony.rtp_endpoint import PortPool, RtpEndpoint, open_endpoint
+from callrec.telephony.sdp import SdpError, SessionDescription, answer_recording_offer
+from callrec.telephony.sip import SipRequest, parse_content_type, parse_multipart
+from callrec.telephony.sip.errors import SipParseError
+from callrec.telephony.siprec.metadata import MetadataError, RecordingMetadata
+from callrec.telephony.transactions import ServerTransaction, TransactionLayer
+from callrec.telephony.transport import SipListener
+from callrec.worker.runtime import Runtime
+
+log = get_logger("callrec.srs")
+ALLOW = "INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE"
+SUPPORTED_CODECS = ("PCMU", "PCMA", "telephone-event")
+
+
+@dataclass
+class SrsConfig:
+    host: str = "127.0.0.1"
+    sip_port: int = 5060
+    rtp_first: int = 20000
+    rtp_last: int = 29999
+    allow: tuple[str, ...] = ("127.0.0.0/8", "::1/128")
+    org_slug: str | None = None
+    rtp_timeout_s: float = 30.0
+
+
+@dataclass
+class Session:
+    call_id: str
+    to_tag: str
+    opened: Opened
+    recorder: CallRecorder
+    endpoints: list[RtpEndpoint]
+    port_base: int
+    port_count: int
+    answer: SessionDescription
+    started: float = field(default_factory=time.monotonic)
+    done: bool = False
+
+
+class RecordingServer:
+    def __init__(self, runtime: Runtime, config: SrsConfig) -> None:
+        self.rt = runtime
+        self.config = config
+        self.networks = [ipaddress.ip_network(n) for n in config.allow]
+        self.ports = PortPool(config.rtp_first, config.rtp_last)
+        self.sessions: dict[str, Session] = {}
+        self.transactions = TransactionLayer(self._handle, lambda: secrets.token_hex(6))
+        self.listener = SipListener(self.transactions.on_message, config.host, config.sip_port)
+        self.spool = runtime.settings.data_dir / "spool"
+        self._watchdog: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self.spool.mkdir(parents=True, exist_ok=True)
+        await self.listener.start()
+        self._watchdog = asyncio.get_running_loop().create_task(self._rtp_timeouts())
+        log.info("srs.listening", host=self.config.host, port=self.config.sip_port)
+
+    async def stop(self) -> None:
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+        for session in list(self.sessions.values()):
+            await self._finish(session, "shutdown")
+        await self.listener.stop()
+
+    async def _handle(self, tx: ServerTransaction) -> None:
+        request = tx.request
+        if request.method == "OPTIONS":
+            tx.reply(200, headers=[("Allow", ALLOW), ("Accept", "application/sdp")])
+        elif request.method == "INVITE" and request.to.tag is None:
+            await self._invite(tx)
+        elif request.method in ("INVITE", "UPDATE"):
+            self._reinvite(tx)
+        elif request.method == "BYE":
+            session = self.sessions.get(request.call_id)
+            if session is None:
+                tx.reply(481, "Call/Transaction Does Not Exist")
+                return
+            tx.reply(200)
+            await self._finish(session, "bye")
+        else:
+            tx.reply(405, headers=[("Allow", ALLOW)])
+
+    def _allowed(self, host: str) -> bool:
+        try:
+            address = ipaddress.ip_address(host)
+        except ValueError:
+            return False
+        return any(address in network for network in self.networks)
+
+    async def _invite(self, tx: ServerTransaction) -> None:
+        request = tx.request
+        if not self._allowed(tx.peer.addr[0]):
+            log.warning("srs.refused_source", source=tx.peer.addr[0], call_id=request.call_id)
+            tx.reply(
+                403, "Forbidden", headers=[("Reason", 'SIP;cause=403;text="not an allowed SRC"')]
+            )
+            return
+        try:
+            offer, metadata, metadata_xml = _recording_offer(request)
+        except (SipParseError, SdpError, MetadataError, ValueError) as exc:
+            tx.reply(400, "Bad Request", headers=[("Warning", f'399 callrec "{_quote(exc)}"')])
+            return
+        tx.reply(100, "Trying")
+        started = datetime.now(UTC)
+        opened = await asyncio.to_thread(
+            capture_store.open_capture, self.rt, self.config.org_slug, request.call_id,
+            _parties(metadata), metadata_xml, started,
+        )  # fmt: skip
+        if tx.cancelled:
+            return
+        if not opened.decision.record or opened.recording_id is None:
+            log.info("srs.not_recorded", call_id=request.call_id,
+                     explanation=opened.decision.explain(),
+                     trace=[step._asdict() for step in opened.decision.trace])  # fmt: skip
+            text = _quote(opened.decision.explain())
+            tx.reply(603, "Decline", headers=[("Reason", f'SIP;cause=603;text="{text}"')])
+            return
+        count = len(offer.media)
+        base = self.ports.reserve(count)
+        ports = [base + 2 * i for i in range(count)]
+        answer, streams = answer_recording_offer(
+            offer, local_ip=self.config.host, ports=ports, supported=SUPPORTED_CODECS,
+            session_id=int(time.time()),
+        )  # fmt: skip
+        labels = [s.label or str(s.index + 1) for s in streams]
+        path = self.spool / f"{opened.recording_id}.crec"
+        recorder = CallRecorder(path, labels, [s.dtmf_payload_type for s in streams],
+                                started_at_ms=int(started.timestamp() * 1000))  # fmt: skip
+        session = Session(request.call_id, tx.to_tag, opened, recorder, [], base, count, answer)
+        for leg, stream in enumerate(streams):
+            endpoint = RtpEndpoint(
+                sink=functools.partial(recorder.on_packet, leg),
+                started=session.started, expected_ip=stream.remote_addr or None,
+            )  # fmt: skip
+            session.endpoints.append(
+                await open_endpoint(self.config.host, stream.local_port, endpoint)
+            )
+        self.sessions[request.call_id] = session
+        contact = f"<sip:srs@{self.config.host}:{self.config.sip_port}>"
+        tx.reply(
+            200, "OK",
+            headers=[("Contact", contact), ("Require", "siprec"), ("Allow", ALLOW),
+                     ("Content-Type", "application/sdp")],
+            body=answer.serialize().encode(),
+        )  # fmt: skip
+        log.info("srs.recording", call_id=request.call_id, recording_id=str(opened.recording_id),
+                 streams=len(streams))  # fmt: skip
+
+    def _reinvite(self, tx: ServerTransaction) -> None:
+        """Hold/resume and metadata updates keep the streams on their ports: the recording
+        keeps running (a hold is silence, not a gap) and the answer stays the same."""
+        session = self.sessions.get(tx.request.call_id)
+        if session is None:
+            tx.reply(481, "Call/Transaction Does Not Exist")
+            return
+        tx.reply(200, "OK", headers=[("Content-Type", "application/sdp")],
+                 body=session.answer.serialize().encode())  # fmt: skip
+
+    async def _finish(self, session: Session, why: str) -> None:
+        if session.done:
+            return
+        session.done = True
+        self.sessions.pop(session.call_id, None)
+        for endpoint in session.endpoints:
+            endpoint.close()
+        session.recorder.close()
+        self.ports.release(session.port_base, session.port_count)
+        events = [
+            {"type": "dtmf", "leg": e.leg, "digit": e.digit, "at_ms": e.at_ms,
+             "duration_ms": e.duration_ms}
+            for e in session.recorder.events()
+        ]  # fmt: skip
+        await asyncio.to_thread(
+            capture_store.finish_capture, self.rt, session.opened, session.recorder.path,
+            datetime.now(UTC), events,
+        )  # fmt: skip
+        session.recorder.path.unlink(missing_ok=True)
+        log.info("srs.captured", call_id=session.call_id, why=why,
+                 stats={k: v._asdict() for k, v in session.recorder.stats().items()})  # fmt: skip
+
+    async def _rtp_timeouts(self) -> None:
+        """An SRC that vanished (no BYE) ends its recordings after the RTP timeout."""
+        while True:
+            await asyncio.sleep(1.0)
+            now = time.monotonic()
+            for session in list(self.sessions.values()):
+                last = max((e.last_packet for e in session.endpoints), default=session.started)
+                if now - last > self.config.rtp_timeout_s:
+                    await self._finish(session, "rtp_timeout")
+
+
+def _recording_offer(request: SipRequest) -> tuple[SessionDescription, RecordingMetadata, str]:
+    content_type = request.content_type or ""
+    mime, _ = parse_content_type(content_type)
+    if mime != "multipart/mixed":
+        raise ValueError("a recording session needs a multipart/mixed body (SDP + rs-metadata)")
+    parts = {
+        p.content_type.split(";")[0].strip().lower(): p
+        for p in parse_multipart(request.body, content_type)
+    }
+    if "application/sdp" not in parts or "application/rs-metadata+xml" not in parts:
+        raise ValueError("the body needs application/sdp and application/rs-metadata+xml parts")
+    offer = SessionDescription.parse(parts["application/sdp"].body)
+    xml = parts["application/rs-metadata+xml"].body
+    return offer, RecordingMetadata.parse(xml), xml.decode("utf-8", errors="replace")
+
+
+def _parties(metadata: RecordingMetadata) -> list[Party]:
+    return [Party(p.name or "", tuple(p.aors)) for p in metadata.participants.values()]
+
+
+def _quote(value: object) -> str:
+    return str(value).replace('"', "'").replace("\r", " ").replace("\n", " ")[:200]
