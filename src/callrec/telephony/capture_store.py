@@ -17,7 +17,7 @@ from callrec.calls.schemas import CallCreate, ParticipantIn, SegmentIn
 from callrec.calls.service import CallService
 from callrec.directory.recording_service import DecisionService
 from callrec.kit.db import session_scope
-from callrec.models import CallDirection, Device, Org, User
+from callrec.models import CallDirection, Device, Org, Recording, RecordingState, User
 from callrec.policy import Decision, Direction
 from callrec.recordings.importer import describe
 from callrec.recordings.service import RecordingService
@@ -32,11 +32,18 @@ class Party:
 
 
 @dataclass(frozen=True)
+class CaptureRef:
+    org_id: uuid.UUID
+    call_id: uuid.UUID
+    recording_id: uuid.UUID
+
+
+@dataclass(frozen=True)
 class Opened:
+    """The INVITE's outcome: the decision, and the rows when it is recorded."""
+
     decision: Decision
-    org_id: uuid.UUID | None = None
-    call_id: uuid.UUID | None = None
-    recording_id: uuid.UUID | None = None
+    ref: CaptureRef | None = None
 
 
 def _user_part(aor: str) -> str:
@@ -85,14 +92,13 @@ def open_capture(
             # Trunk-level: nobody of ours on the call. Decide in the configured org if any.
             if org_id is None:
                 return Opened(_not_reached(direction))
-            decision = DecisionService(session).decide_system(org_id, direction)
-            return Opened(decision, org_id)
+            return Opened(DecisionService(session).decide_system(org_id, direction))
         org_id = user.org_id
         decision = DecisionService(session).decide_system(
             org_id, direction, device_id=device.id if device else None, user_id=user.id
         )
         if not decision.record:
-            return Opened(decision, org_id)
+            return Opened(decision)
         call, _ = CallService(session).create(
             None,
             org_id,
@@ -116,23 +122,22 @@ def open_capture(
         recording = RecordingService(session, rt.clock, rt.settings).start_capture(
             org_id, call.id, 1, decision
         )
-        return Opened(decision, org_id, call.id, recording.id)
+        return Opened(decision, CaptureRef(org_id, call.id, recording.id))
 
 
 def finish_capture(
-    rt: Runtime, opened: Opened, path: Path, ended: datetime, events: list[dict[str, Any]]
+    rt: Runtime, ref: CaptureRef, path: Path, ended: datetime, events: list[dict[str, Any]]
 ) -> None:
     """Store the capture as the recording's source and queue its processing."""
-    assert opened.org_id and opened.call_id and opened.recording_id
     with session_scope(rt.sessionmaker) as session:
         service = CallService(session)
-        call = service.calls.get_full(opened.org_id, opened.call_id)
+        call = service.calls.get_full(ref.org_id, ref.call_id)
         call.ended_at = ended
         for segment in call.segments:
             segment.ended_at = segment.ended_at or ended
-        source = store_source(rt.blobs, opened.org_id, opened.call_id, 1, describe(path))
+        source = store_source(rt.blobs, ref.org_id, ref.call_id, 1, describe(path))
         RecordingService(session, rt.clock, rt.settings).finish_capture(
-            opened.recording_id, source, events
+            ref.recording_id, source, events
         )
 
 
@@ -146,3 +151,25 @@ def _not_reached(direction: Direction) -> Decision:
     from callrec.policy import CallContext, LevelSettings, decide
 
     return decide(CallContext(direction=direction, org=LevelSettings()))
+
+
+def recover_spool(rt: Runtime, spool: Path) -> int:
+    """After a crash of the media server: every capture left in the spool whose recording is
+    still ``capturing`` is finished as it stands (at most the last second is lost) and sent
+    for processing. Returns how many were recovered."""
+    recovered = 0
+    for path in sorted(spool.glob("*.crec")):
+        try:
+            recording_id = uuid.UUID(path.stem)
+        except ValueError:
+            continue
+        with session_scope(rt.sessionmaker) as session:
+            recording = session.get(Recording, recording_id)
+            ref = None
+            if recording is not None and recording.state is RecordingState.CAPTURING:
+                ref = CaptureRef(recording.org_id, recording.call_id, recording.id)
+        if ref is not None:
+            finish_capture(rt, ref, path, rt.clock.now(), [])
+            recovered += 1
+        path.unlink(missing_ok=True)
+    return recovered

@@ -19,8 +19,7 @@ _HOLD_ADDRESSES: Final = frozenset({"0.0.0.0", "::"})  # RFC 3264 §8.4's legacy
 _SESSION_ORDER: Final = "vosiuepcbtrzka"  # RFC 4566 §5; every r= belongs to the t= before it
 _MEDIA_ORDER: Final = "icbka"
 _TOKEN: Final = re.compile(r"[!#$%&'*+\-.^_`{|}~0-9A-Za-z]+")
-# The session section's skeleton: v= first and once, and a t= before any r= repeat.
-_SESSION_SHAPE: Final = re.compile(r"v[^vtr]*t[^v]*")
+_SESSION_SHAPE: Final = re.compile(r"v[^vtr]*t[^v]*")  # v= first and once, a t= before r=
 _DIGITS: Final = re.compile(r"[0-9]{1,20}")
 _RTPMAP: Final = re.compile(r"([0-9]{1,3}) +([^/ ]+)/([0-9]{1,9})(?:/([0-9]{1,2}))? *")
 _BAD_CHARS: Final = re.compile(r"[\r\n\0]")
@@ -122,7 +121,7 @@ def _lines(
     order: str, fields: Sequence[tuple[str, str]], attributes: Sequence[Attribute]
 ) -> list[str]:
     if not all(_TOKEN.fullmatch(name) for name, _ in attributes):
-        raise SdpError(f"an attribute name in {attributes!r} is not a token")
+        raise SdpError(f"an attribute name in {attributes!r:.80} is not a token")
     fields = [*fields, *(("a", n if v is None else f"{n}:{v}") for n, v in attributes)]
     for kind, value in fields:
         if len(kind) != 1 or kind not in order or _BAD_CHARS.search(value):
@@ -328,8 +327,9 @@ def answer_recording_offer(
             continue
         # RFC 4733 §2.1: events are timed in the audio codec's clock, so the first wanted codec
         # goes with a telephone-event at its rate, if offered.
-        formats = [audio[0][0], *[pt for pt, c in codecs if (pt, c) not in audio
-                                  and c.clock_rate == audio[0][1].clock_rate][:1]]  # fmt: skip
+        events = [pt for pt, c in codecs if c.encoding.lower() == "telephone-event"
+                  and c.clock_rate == audio[0][1].clock_rate]  # fmt: skip
+        formats = [audio[0][0], *events[:1]]
         attributes = [Attribute("rtpmap", f"{pt} {maps[pt].encoding}/{maps[pt].clock_rate}")
                       for pt in formats]  # fmt: skip
         attributes += [Attribute("fmtp", f"{pt} {fmtp[pt]}") for pt in formats if pt in fmtp]

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 from callrec.kit.logging import get_logger
 from callrec.telephony import capture_store
-from callrec.telephony.capture_store import Opened, Party
+from callrec.telephony.capture_store import CaptureRef, Party
 from callrec.telephony.recorder import CallRecorder
 from callrec.telephony.rtp_endpoint import PortPool, RtpEndpoint, open_endpoint
 from callrec.telephony.sdp import SdpError, SessionDescription, answer_recording_offer
@@ -45,7 +45,7 @@ class SrsConfig:
 class Session:
     call_id: str
     to_tag: str
-    opened: Opened
+    ref: CaptureRef
     recorder: CallRecorder
     endpoints: list[RtpEndpoint]
     port_base: int
@@ -69,6 +69,9 @@ class RecordingServer:
 
     async def start(self) -> None:
         self.spool.mkdir(parents=True, exist_ok=True)
+        recovered = await asyncio.to_thread(capture_store.recover_spool, self.rt, self.spool)
+        if recovered:
+            log.warning("srs.recovered_captures", count=recovered)
         await self.listener.start()
         self._watchdog = asyncio.get_running_loop().create_task(self._rtp_timeouts())
         log.info("srs.listening", host=self.config.host, port=self.config.sip_port)
@@ -126,7 +129,7 @@ class RecordingServer:
         )  # fmt: skip
         if tx.cancelled:
             return
-        if not opened.decision.record or opened.recording_id is None:
+        if not opened.decision.record or opened.ref is None:
             log.info("srs.not_recorded", call_id=request.call_id,
                      explanation=opened.decision.explain(),
                      trace=[step._asdict() for step in opened.decision.trace])  # fmt: skip
@@ -141,10 +144,10 @@ class RecordingServer:
             session_id=int(time.time()),
         )  # fmt: skip
         labels = [s.label or str(s.index + 1) for s in streams]
-        path = self.spool / f"{opened.recording_id}.crec"
+        path = self.spool / f"{opened.ref.recording_id}.crec"
         recorder = CallRecorder(path, labels, [s.dtmf_payload_type for s in streams],
                                 started_at_ms=int(started.timestamp() * 1000))  # fmt: skip
-        session = Session(request.call_id, tx.to_tag, opened, recorder, [], base, count, answer)
+        session = Session(request.call_id, tx.to_tag, opened.ref, recorder, [], base, count, answer)
         for leg, stream in enumerate(streams):
             endpoint = RtpEndpoint(
                 sink=functools.partial(recorder.on_packet, leg),
@@ -161,7 +164,8 @@ class RecordingServer:
                      ("Content-Type", "application/sdp")],
             body=answer.serialize().encode(),
         )  # fmt: skip
-        log.info("srs.recording", call_id=request.call_id, recording_id=str(opened.recording_id),
+        ref = opened.ref
+        log.info("srs.recording", call_id=request.call_id, recording_id=str(ref.recording_id),
                  streams=len(streams))  # fmt: skip
 
     def _reinvite(self, tx: ServerTransaction) -> None:
@@ -189,7 +193,7 @@ class RecordingServer:
             for e in session.recorder.events()
         ]  # fmt: skip
         await asyncio.to_thread(
-            capture_store.finish_capture, self.rt, session.opened, session.recorder.path,
+            capture_store.finish_capture, self.rt, session.ref, session.recorder.path,
             datetime.now(UTC), events,
         )  # fmt: skip
         session.recorder.path.unlink(missing_ok=True)

@@ -1,14 +1,13 @@
 """RFC 7865 recording metadata (``application/rs-metadata+xml``) as a value object.
 
-The SRC says who is on the call: the session, its participants (AORs, names) and its streams (by
-SDP ``a=label``), tied together by associations: who sends and receives which stream, who joined
-or left, when. A partial update carries only what changed; ``merge`` folds it into what we know.
-A participant's ``send``/``recv``/``left_at`` and a session's ``ended_at`` are derived from the
-associations, replayed in order, so the associations stay the record of what happened when.
+The SRC says who is on the call: the session, its participants and its streams (by SDP
+``a=label``), tied by associations: who sends and receives which stream, who joined or left, when.
+A partial update carries only what changed; ``merge`` folds it in. A participant's ``send``,
+``recv``, ``left_at`` and a session's ``ended_at`` are derived by replaying the associations.
 
-The document comes from the network: defusedxml parses it (no DTD, no entity expansion), at most
-1 MiB. SBCs built on the pre-RFC drafts write ``id=`` or ``participant=`` for ``participant_id=``
-and ``<aor>``, ``<send>``, ``<recv>`` inside ``<participant>``; those are read too, and output is
+The document comes from the network: defusedxml parses it (no DTD, no entities), at most 1 MiB.
+SBCs built on the pre-RFC drafts write ``id=`` or ``participant=`` for ``participant_id=`` and
+``<aor>``, ``<send>``, ``<recv>`` inside ``<participant>``; those are read too, and output is
 always the RFC 7865 form. Every failure is ``MetadataError``.
 """
 
@@ -16,6 +15,7 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
+from collections.abc import Iterable
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Final, Literal, TypeVar
 
@@ -27,6 +27,8 @@ DataMode = Literal["complete", "partial"]
 # Attribute spellings, RFC 7865 first, then the pre-RFC drafts' that SBCs still send.
 _PARTICIPANT: Final = ("participant_id", "participant", "id")
 _SESSION: Final = ("session_id", "session")
+_Entity = TypeVar("_Entity", "Group", "Session", "Participant", "Stream")
+_T = TypeVar("_T", bound="_Timed")
 # Characters XML 1.0 cannot carry even escaped; ElementTree would write them and break the document.
 _NOT_XML: Final = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
@@ -173,10 +175,8 @@ class RecordingMetadata:
             _timed(_sub(root, "group", group_id=g.id), g)
         for s in self.sessions.values():
             element = _sub(root, "session", session_id=s.id)
-            for sip_id in s.sip_session_ids:
-                _sub(element, "sipSessionID", sip_id)
-            if s.group_ref is not None:
-                _sub(element, "group-ref", s.group_ref)
+            _subs(element, "sipSessionID", s.sip_session_ids)
+            _subs(element, "group-ref", [s.group_ref])
         for p in self.participants.values():
             element = _sub(root, "participant", participant_id=p.id)
             for i, aor in enumerate(p.aors or ([None] if p.name is not None else [])):
@@ -185,8 +185,7 @@ class RecordingMetadata:
                     _sub(name_id, "name", p.name)
         for st in self.streams.values():
             element = _sub(root, "stream", stream_id=st.id, session_id=st.session_id)
-            if st.label is not None:
-                _sub(element, "label", st.label)
+            _subs(element, "label", [st.label])
         for sra in self.session_recording_associations:
             _timed(_sub(root, "sessionrecordingassoc", session_id=sra.session_id), sra)
         for psa in self.participant_session_associations:
@@ -195,17 +194,15 @@ class RecordingMetadata:
         send, recv, _ = _replay(self.participant_stream_associations)
         unexplained = [
             ParticipantStreamAssoc(participant_id=p.id,
-                                   send=tuple(s for s in p.send if s not in send.get(p.id, [])),
-                                   recv=tuple(r for r in p.recv if r not in recv.get(p.id, [])))
+                                   send=tuple(s for s in p.send if s not in send.get(p.id, {})),
+                                   recv=tuple(r for r in p.recv if r not in recv.get(p.id, {})))
             for p in self.participants.values()
         ]  # fmt: skip
         extra = [a for a in unexplained if a.send or a.recv]
         for a in (*self.participant_stream_associations, *extra):
             element = _sub(root, "participantstreamassoc", participant_id=a.participant_id)
-            for stream_id in a.send:
-                _sub(element, "send", stream_id)
-            for stream_id in a.recv:
-                _sub(element, "recv", stream_id)
+            _subs(element, "send", a.send)
+            _subs(element, "recv", a.recv)
             _timed(element, a)
         ET.indent(root)
         body = ET.tostring(root, encoding="unicode")
@@ -228,9 +225,6 @@ def merge(base: RecordingMetadata, update: RecordingMetadata) -> RecordingMetada
     )  # fmt: skip
 
 
-_Entity = TypeVar("_Entity", Group, Session, Participant, Stream)
-
-
 def _overlay(old: _Entity | None, new: _Entity) -> _Entity:
     # A later element for the same id (in one document or an update) overrides what it sets.
     if old is None:
@@ -242,20 +236,26 @@ def _merged(old: dict[str, _Entity], new: dict[str, _Entity]) -> dict[str, _Enti
     return {**old, **{key: _overlay(old.get(key), value) for key, value in new.items()}}
 
 
+# participant id → stream ids; dicts as ordered sets keep a replay of 70,000 <send>s linear
+_Streams = dict[str, dict[str, None]]
+
+
 def _replay(
     associations: tuple[ParticipantStreamAssoc, ...],
-) -> tuple[dict[str, list[str]], dict[str, list[str]], dict[str, str | None]]:
-    send: dict[str, list[str]] = {}
-    recv: dict[str, list[str]] = {}
+) -> tuple[_Streams, _Streams, dict[str, str | None]]:
+    send: _Streams = {}
+    recv: _Streams = {}
     left: dict[str, str | None] = {}
     for a in associations:
-        s, r = send.setdefault(a.participant_id, []), recv.setdefault(a.participant_id, [])
+        s, r = send.setdefault(a.participant_id, {}), recv.setdefault(a.participant_id, {})
         if a.disassociate_time is None:
-            s += [x for x in a.send if x not in s]
-            r += [x for x in a.recv if x not in r]
+            s.update(dict.fromkeys(a.send))
+            r.update(dict.fromkeys(a.recv))
         else:
-            s[:] = [x for x in s if x not in a.send]
-            r[:] = [x for x in r if x not in a.recv]
+            for stream_id in a.send:
+                s.pop(stream_id, None)
+            for stream_id in a.recv:
+                r.pop(stream_id, None)
         # SRCs that never send participantsessionassoc say "left" by ending every stream.
         left[a.participant_id] = a.disassociate_time if not (s or r) else None
     return send, recv, left
@@ -324,9 +324,6 @@ def _id(element: ET.Element, *names: str) -> str:
     return value
 
 
-_T = TypeVar("_T", bound=_Timed)
-
-
 def _timed_from(element: ET.Element, cls: type[_T], **values: Any) -> _T:
     start, end = _first(element, "associate-time"), _first(element, "disassociate-time")
     return cls(associate_time=start, disassociate_time=end, **values)
@@ -341,8 +338,12 @@ def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str | N
     return element
 
 
+def _subs(parent: ET.Element, tag: str, texts: Iterable[str | None]) -> None:
+    for text in texts:
+        if text is not None:
+            _sub(parent, tag, text)
+
+
 def _timed(element: ET.Element, timed: _Timed) -> None:
-    if timed.associate_time is not None:
-        _sub(element, "associate-time", timed.associate_time)
-    if timed.disassociate_time is not None:
-        _sub(element, "disassociate-time", timed.disassociate_time)
+    _subs(element, "associate-time", [timed.associate_time])
+    _subs(element, "disassociate-time", [timed.disassociate_time])
