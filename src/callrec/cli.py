@@ -22,6 +22,7 @@ from callrec.kit.settings import get_settings
 from callrec.worker.runtime import Runtime
 
 if TYPE_CHECKING:
+    from callrec.telephony.runner import MediaThread
     from callrec.telephony.srs import SrsConfig
 
 app = typer.Typer(help="callrec: record, keep and play back business calls.", no_args_is_help=True)
@@ -155,6 +156,7 @@ def run(host: Host = "127.0.0.1", port: Port = 8000) -> None:
     runtime = build_runtime(settings)
     embedded = EmbeddedWorker(runtime, settings.embedded_workers)
     embedded.start()
+    media = _start_media(runtime, settings.sip_port, settings.rtp_ports)
     _load_demo(runtime)
     console.print(
         f"\n[bold]callrec[/] on http://{host}:{port}  ·  API docs http://{host}:{port}/api/v1/docs"
@@ -167,7 +169,27 @@ def run(host: Host = "127.0.0.1", port: Port = 8000) -> None:
             log_level="warning",
         )  # fmt: skip
     finally:
+        if media is not None:
+            media.stop()
         embedded.stop()
+
+
+def _start_media(runtime: Runtime, sip_port: int, rtp_ports: str) -> MediaThread | None:
+    """The SIPREC recording server in this process; a taken port is a warning, not a failure
+    of the whole demo."""
+    from callrec.telephony.runner import MediaThread
+
+    if not sip_port:
+        return None
+    config = _srs_config("127.0.0.1", sip_port, rtp_ports, allow=None, org=None)
+    media = MediaThread(runtime, config)
+    try:
+        media.start()
+    except OSError as exc:
+        console.print(f"[yellow]SIPREC server not started[/] (port {sip_port}: {exc.strerror})")
+        return None
+    console.print(f"SIPREC recording server on sip:127.0.0.1:{sip_port} (UDP and TCP)")
+    return media
 
 
 @app.command("create-org")

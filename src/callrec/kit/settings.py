@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     # A worker renews its lease on a recording while it processes it; a lease that runs out
     # means the worker died (kill -9, power loss) and the recording is sent again.
     processing_lease_s: float = Field(default=30.0, gt=0)
+    # The SIPREC recording server inside `callrec run` (`callrec media` takes options instead).
+    sip_port: int = Field(default=5060, ge=0, le=65535)  # 0: no media server in `run`
+    rtp_ports: str = Field(default="20000-29999", pattern=r"^\d+-\d+$")
 
     @field_validator("data_dir")
     @classmethod
