@@ -40,19 +40,13 @@ def child(capture: Path, work: Path) -> None:
     """Runs in the measured child: the pipeline's processing and storing steps."""
     _pin()
     from callrec.kit.settings import Settings
-    from callrec.recordings.processing import process_audio
+    from callrec.recordings.processing import Delivery, process_audio
     from callrec.storage import FilesystemBlobStore
 
     started = time.perf_counter()
-    settings = Settings()  # the defaults the worker uses (bitrate, LAME quality)
-    result = process_audio(
-        capture,
-        "crec",
-        work,
-        bitrate_kbps=settings.mp3_bitrate_kbps,
-        dual_channel=False,
-        quality=settings.mp3_quality,
-    )
+    settings = Settings()  # the defaults the worker uses (format, bitrate, LAME quality)
+    delivery = Delivery(settings.delivery_format, settings.mp3_bitrate_kbps, settings.mp3_quality)
+    result = process_audio(capture, "crec", work, delivery)
     store = FilesystemBlobStore(work / "blobs")
     store.put_file("recordings/bench/audio.mp3", result.audio_path)
     store.put_bytes("recordings/bench/peaks.json", result.peaks_json)

@@ -319,3 +319,21 @@ def test_uploads_made_elsewhere_are_accepted_and_keep_both_sides(
     assert any(abs(f - 1000) < 10 for f in strong)  # the caller's tone
     if fmt != "mp3":  # the MP3 fixture is mono: one side only
         assert any(abs(f - 400) < 10 for f in strong)  # the callee's tone, mixed in
+
+
+def test_opus_delivery_is_an_ogg_file_of_the_same_call(
+    client: TestClient, make_call: MakeCall, capture: Callable[..., bytes], admin: Headers,
+    queue: MemoryQueue, runtime: Runtime, blobs: MemoryBlobStore,
+) -> None:  # fmt: skip
+    runtime.settings.delivery_format = "opus"
+    rid = upload(client, make_call(), capture(20, seed=4, hold=(5.0, 10.0)), admin).json()["id"]
+    process_all(queue, runtime)
+    rec = recording_of(client, rid, admin)
+    assert (rec["state"], rec["format"]) == ("ready", "opus")
+    stored = session_recording(runtime, rid)
+    assert stored.storage_key is not None and stored.storage_key.endswith("/audio.ogg")
+    rate, channels, samples = decode(blobs.get_bytes(stored.storage_key))
+    assert channels == 1
+    assert abs(len(samples) / rate - 20.0) < 0.1
+    assert dbfs(window(samples, rate, 6.0, 9.0)) < -50  # the hold, silent
+    assert dbfs(window(samples, rate, 0.5, 4.5)) > -35

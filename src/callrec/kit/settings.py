@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     upload_max_bytes: int = Field(default=1024**3, ge=1)
     sla_talk_ratio: float = Field(default=100.0, gt=0)  # deadline = talk / ratio + overhead
     sla_overhead_s: float = Field(default=60.0, ge=0)
+    # The delivery file: mp3 (default) or opus (Ogg/Opus at half the bitrate).
+    delivery_format: Literal["mp3", "opus"] = "mp3"
     mp3_bitrate_kbps: int = Field(default=32, ge=8, le=320)
     # LAME's speed/quality trade-off (0 best, 9 fastest); 7 is transparent for 8 kHz speech at
     # 32 kbit/s and ~35 % faster than the default 5 (notes/audio.md).

@@ -1,6 +1,7 @@
-"""From a source file to the delivery files: decode, align the legs, mix to mono, encode MP3
-(plus an optional caller-left/callee-right file), waveform peaks, completeness checks, sha256.
-Streams window by window, so memory is bounded by the window and not the call length."""
+"""From a source file to the delivery files: decode, align the legs, mix to mono, encode (MP3
+by default, Ogg/Opus optionally; plus an optional caller-left/callee-right file), waveform
+peaks, completeness checks, sha256. Streams window by window, so memory is bounded by the
+window and not the call length."""
 
 from __future__ import annotations
 
@@ -9,18 +10,22 @@ import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO, Protocol
 
 import numpy as np
+from numpy.typing import NDArray
 
 from callrec.media.capture import CaptureHeader
 from callrec.media.chunk import LegChunk
 from callrec.media.decode import decode_file
 from callrec.media.mixdown import render_capture
 from callrec.media.mp3 import Mp3Encoder
+from callrec.media.opus import OpusWriter
 from callrec.media.peaks import PeaksBuilder
 from callrec.media.quality import QualityMeter
 
 PEAKS_PER_SECOND = 10
+EXTENSIONS = {"mp3": "mp3", "opus": "ogg"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,56 +41,84 @@ class Processed:
     stereo_path: Path | None
 
 
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    format: str = "mp3"  # or "opus"
+    bitrate_kbps: int = 32  # MP3; Opus uses half (it needs less for the same speech)
+    quality: int = 7  # LAME's speed/quality trade-off
+    dual_channel: bool = False
+
+
+class _Sink(Protocol):
+    def write(self, pcm: NDArray[np.int16]) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class _Mp3File:
+    """An MP3 written as it is encoded, with the finished LAME Info frame put over the
+    placeholder at the end (exact duration and gapless start in players)."""
+
+    def __init__(self, path: Path, rate: int, channels: int, kbps: int, quality: int) -> None:
+        self.encoder = Mp3Encoder(rate, channels=channels, bitrate_kbps=kbps, quality=quality)
+        self.out: BinaryIO = path.open("wb")
+        self.samples = 0
+
+    def write(self, pcm: NDArray[np.int16]) -> None:
+        self.samples += len(pcm)
+        self.out.write(self.encoder.encode(pcm))
+
+    def close(self) -> None:
+        with self.out:
+            self.out.write(self.encoder.flush())
+            if self.samples:
+                self.out.seek(0)
+                self.out.write(self.encoder.info_frame())
+
+
+def _sink(path: Path, rate: int, channels: int, delivery: Delivery) -> _Sink:
+    kbps = delivery.bitrate_kbps * channels
+    if delivery.format == "opus":
+        return OpusWriter(path, rate, channels, bitrate_kbps=max(6, kbps // 2))
+    return _Mp3File(path, rate, channels, kbps, delivery.quality)
+
+
 def process_audio(
     source: Path,
     source_format: str,
     workdir: Path,
-    *,
-    bitrate_kbps: int,
-    dual_channel: bool,
-    quality: int = 7,
+    delivery: Delivery,
     on_progress: Callable[[], None] = lambda: None,
 ) -> Processed:
     """``on_progress`` is called after every window (the job renews its lease there)."""
     rate, chunks = _chunks(source, source_format)
-    audio_path = workdir / "audio.mp3"
-    stereo_path = workdir / "stereo.mp3"
-    mono = Mp3Encoder(rate, channels=1, bitrate_kbps=bitrate_kbps, quality=quality)
-    stereo: Mp3Encoder | None = None
+    ext = EXTENSIONS[delivery.format]
+    audio_path, stereo_path = workdir / f"audio.{ext}", workdir / f"stereo.{ext}"
+    mono = _sink(audio_path, rate, 1, delivery)
+    stereo: _Sink | None = None
     peaks = PeaksBuilder(rate, samples_per_pixel=max(1, rate // PEAKS_PER_SECOND))
     meter: QualityMeter | None = None
     samples = 0
-    with audio_path.open("wb") as out, stereo_path.open("wb") as out2:
+    try:
         for chunk in chunks:
             if meter is None:
                 meter = QualityMeter(rate, len(chunk.legs))
-                if dual_channel and len(chunk.legs) >= 2:
-                    stereo = Mp3Encoder(
-                        rate, channels=2, bitrate_kbps=bitrate_kbps * 2, quality=quality
-                    )
+                if delivery.dual_channel and len(chunk.legs) >= 2:
+                    stereo = _sink(stereo_path, rate, 2, delivery)
             meter.add(chunk.legs)
             peaks.add(chunk.mono)
-            out.write(mono.encode(chunk.mono))
+            mono.write(chunk.mono)
             if stereo is not None:
-                out2.write(stereo.encode(_interleave(chunk)))
+                stereo.write(_interleave(chunk))
             samples += len(chunk.mono)
             on_progress()
-        out.write(mono.flush())
+    finally:
+        mono.close()
         if stereo is not None:
-            out2.write(stereo.flush())
-        if samples:
-            # The finished LAME Info frame over the placeholder: exact duration and gapless
-            # start in players, as the lame CLI writes it.
-            out.seek(0)
-            out.write(mono.info_frame())
-            if stereo is not None:
-                out2.seek(0)
-                out2.write(stereo.info_frame())
-    if stereo is None:
-        stereo_path.unlink()
+            stereo.close()
     flags = tuple(meter.flags()) if meter is not None else ("zero_length",)
     return Processed(
-        format="mp3",
+        format=delivery.format,
         audio_path=audio_path,
         sample_rate=rate,
         duration_ms=samples * 1000 // rate,
@@ -105,7 +138,7 @@ def _chunks(source: Path, source_format: str) -> tuple[int, Iterator[LegChunk]]:
     return decode_file(source)
 
 
-def _interleave(chunk: LegChunk) -> np.ndarray:
+def _interleave(chunk: LegChunk) -> NDArray[np.int16]:
     out = np.empty(len(chunk.mono) * 2, dtype=np.int16)
     out[0::2] = chunk.legs[0]
     out[1::2] = chunk.legs[1]

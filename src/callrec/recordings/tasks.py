@@ -14,7 +14,7 @@ from callrec.kit.logging import get_logger
 from callrec.media.errors import AudioDecodeError, CaptureFormatError
 from callrec.models import Org, Recording, RecordingState
 from callrec.recordings import metrics
-from callrec.recordings.processing import Processed, process_audio
+from callrec.recordings.processing import Delivery, Processed, process_audio
 from callrec.recordings.repository import RecordingRepository
 from callrec.recordings.service import MAX_ATTEMPTS, PROCESS_JOB
 from callrec.storage import BlobNotFound
@@ -42,12 +42,13 @@ def process(rt: Runtime, recording_id: str) -> None:
         rt.blobs.download_to(source_key, source)
         metrics.STAGE.labels("fetch").observe(time.perf_counter() - started)
         started = time.perf_counter()
-        result = process_audio(
-            source, source_format, workdir,
-            bitrate_kbps=rt.settings.mp3_bitrate_kbps, dual_channel=dual,
+        delivery = Delivery(
+            format=rt.settings.delivery_format,
+            bitrate_kbps=rt.settings.mp3_bitrate_kbps,
             quality=rt.settings.mp3_quality,
-            on_progress=_LeaseKeeper(rt, rid),
-        )  # fmt: skip
+            dual_channel=dual,
+        )
+        result = process_audio(source, source_format, workdir, delivery, _LeaseKeeper(rt, rid))
         metrics.STAGE.labels("process").observe(time.perf_counter() - started)
         started = time.perf_counter()
         keys = _store(rt, rid, result)
@@ -155,11 +156,12 @@ def _store(rt: Runtime, rid: uuid.UUID, result: Processed) -> dict[str, str]:
         recording = session.get(Recording, rid)
         assert recording is not None
         base = f"recordings/{recording.org_id}/{rid}"
-    keys = {"audio": f"{base}/audio.{result.format}", "peaks": f"{base}/peaks.json"}
+    ext = result.audio_path.suffix  # .mp3 or .ogg
+    keys = {"audio": f"{base}/audio{ext}", "peaks": f"{base}/peaks.json"}
     rt.blobs.put_file(keys["audio"], result.audio_path)
     rt.blobs.put_bytes(keys["peaks"], result.peaks_json)
     if result.stereo_path is not None:
-        keys["stereo"] = f"{base}/stereo.{result.format}"
+        keys["stereo"] = f"{base}/stereo{ext}"
         rt.blobs.put_file(keys["stereo"], result.stereo_path)
     return keys
 
