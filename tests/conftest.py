@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -19,6 +20,11 @@ from callrec.worker.queue import MemoryQueue
 from callrec.worker.runtime import Runtime, set_runtime
 from tests.dbs import BACKEND, migrated_engine, temp_database
 from tests.directory.factories import World, bearer, build_world
+
+# Timing-based failures are noise on a loaded CI machine: no per-example deadline, and no
+# example database written into the work tree.
+hypothesis_settings.register_profile("callrec", deadline=None, database=None)
+hypothesis_settings.load_profile("callrec")
 
 
 def pytest_report_header() -> str:

@@ -85,9 +85,11 @@ def test_a_killed_media_server_loses_at_most_a_second(sipp: str, tmp_path: Path)
                 media.wait(10)
                 killed_after = time.monotonic() - started
                 client.kill()  # its BYE would go unanswered: an SBC gives up the same way
+                client.wait(10)
             finally:
                 if client.poll() is None:
                     client.kill()
+                    client.wait(10)
             recording = _recording(rt)
             assert recording is not None and recording.state is RecordingState.CAPTURING
 

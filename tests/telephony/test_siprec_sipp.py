@@ -21,7 +21,7 @@ from callrec.directory import schemas as s
 from callrec.directory.service import DeviceService, OrgService, UserService
 from callrec.kit.db import session_scope
 from callrec.kit.settings import Settings
-from callrec.models import Call, Org, Recording, RecordingState
+from callrec.models import Call, Org, Recording, RecordingState, Segment, User
 from callrec.policy.types import Toggle
 from callrec.telephony.runner import MediaThread
 from callrec.telephony.srs import SrsConfig
@@ -76,6 +76,14 @@ def _world(rt: Runtime) -> None:
             None, org.id, s.UserCreate(email="bob@acme.example.com", display_name="Bob",
                                        extension="202", has_licence=False),
         )  # fmt: skip
+        carol = UserService(session).create(
+            None, org.id, s.UserCreate(email="carol@acme.example.com", display_name="Carol",
+                                       extension="203", has_licence=True),
+        )  # fmt: skip
+        DeviceService(session).create(
+            None, org.id, s.DeviceCreate(user_id=carol.id, name="desk", sip_username="carol",
+                                         aor="sip:carol@acme.example.com"),
+        )  # fmt: skip
 
 
 def _srs(tmp_path: Path, allow: tuple[str, ...]) -> Iterator[Srs]:
@@ -109,19 +117,22 @@ def closed_srs(tmp_path: Path) -> Iterator[Srs]:
     yield from _srs(tmp_path, ("192.0.2.0/24",))
 
 
-def _run_sipp(sipp: str, srs: Srs, tmp_path: Path, transport: str, callee: str) -> None:
+def _run_sipp(
+    sipp: str, srs: Srs, tmp_path: Path, transport: str, callee: str,
+    scenario: Path = SCENARIO, seconds: float = SECONDS,
+) -> None:  # fmt: skip
     work = tmp_path / f"sipp-{transport}-{uuid.uuid4().hex[:6]}"
     work.mkdir()
     write_pcap(
         work / "streams.pcap",
         [Stream(6000, CALLER_HZ, 0x1111, dtmf=("5", 1.0)), Stream(6002, CALLEE_HZ, 0x2222)],
-        SECONDS,
+        seconds,
     )
     (work / "parties.csv").write_text(
         f"SEQUENTIAL\nsip:+15550001@sbc.example.com;External Caller;{callee};Callee;\n"
     )
     command = [
-        sipp, "-sf", str(SCENARIO), "-inf", "parties.csv", "-m", "1",
+        sipp, "-sf", str(scenario), "-inf", "parties.csv", "-m", "1",
         "-t", "u1" if transport == "udp" else "t1", "-i", "127.0.0.1",
         "-p", str(_free_port(socket.SOCK_STREAM if transport == "tcp" else socket.SOCK_DGRAM)),
         "-mi", "127.0.0.1", "-timeout", "30s", "-timeout_error", "-nostdin",
@@ -196,3 +207,36 @@ def test_a_call_the_policy_does_not_record_is_declined(sipp: str, srs: Srs, tmp_
     assert _recordings(srs.runtime) == []
     with srs.runtime.sessionmaker() as session:
         assert session.scalars(select(Org)).one().slug == "acme"
+
+
+def test_a_transfer_starts_a_second_segment_and_recording_in_the_same_call(
+    sipp: str, srs: Srs, tmp_path: Path
+) -> None:
+    """Metadata in a re-INVITE replaces Alice with Carol two seconds in: Alice's recording ends,
+    Carol's begins, both in one call, and both are processed."""
+    scenario = SCENARIO.with_name("siprec_transfer.xml")
+    _run_sipp(sipp, srs, tmp_path, "udp", "sip:alice@acme.example.com", scenario, 5.0)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        rows = _recordings(srs.runtime)
+        if len(rows) == 2 and all(r.state is RecordingState.CAPTURED for r in rows):
+            break
+        time.sleep(0.05)
+    assert isinstance(srs.runtime.queue, MemoryQueue)
+    srs.runtime.queue.drain(srs.runtime)
+    rows = _recordings(srs.runtime)
+    assert [r.state for r in rows] == [RecordingState.READY] * 2
+    assert rows[0].call_id == rows[1].call_id
+    with srs.runtime.sessionmaker() as session:
+        call = session.scalars(select(Call)).one()
+        segments = sorted(
+            session.scalars(select(Segment).where(Segment.call_id == call.id)),
+            key=lambda seg: seg.sequence,
+        )
+        users = {u.id: u.display_name for u in session.scalars(select(User))}
+    assert [(seg.sequence, seg.reason, users[seg.user_id or uuid.uuid4()]) for seg in segments] == [
+        (1, "answered", "Alice"), (2, "transferred", "Carol")
+    ]  # fmt: skip
+    durations = sorted((r.duration_ms or 0) / 1000 for r in rows)
+    assert durations[0] > 1.5  # Alice's part: about two seconds
+    assert sum(durations) == pytest.approx(5.0, abs=0.6)  # together: the whole call

@@ -17,7 +17,17 @@ from callrec.calls.schemas import CallCreate, ParticipantIn, SegmentIn
 from callrec.calls.service import CallService
 from callrec.directory.recording_service import DecisionService
 from callrec.kit.db import session_scope
-from callrec.models import CallDirection, Device, Org, Recording, RecordingState, User
+from callrec.models import (
+    CallDirection,
+    Device,
+    Org,
+    Participant,
+    Recording,
+    RecordingState,
+    Segment,
+    SegmentReason,
+    User,
+)
 from callrec.policy import Decision, Direction
 from callrec.recordings.importer import describe
 from callrec.recordings.service import RecordingService
@@ -44,6 +54,7 @@ class Opened:
 
     decision: Decision
     ref: CaptureRef | None = None
+    user_id: uuid.UUID | None = None  # the party recorded (a transfer changes it)
 
 
 def _user_part(aor: str) -> str:
@@ -77,16 +88,7 @@ def open_capture(
         org_id = None
         if org_slug:
             org_id = session.scalar(select(Org.id).where(Org.slug == org_slug))
-        device = user = None
-        ours_index = -1
-        for index, party in enumerate(parties):
-            for aor in party.aors:
-                device, user = _find(session, org_id, aor)
-                if user is not None:
-                    ours_index = index
-                    break
-            if user is not None:
-                break
+        ours_index, device, user = _ours(session, org_id, parties)
         direction = Direction.OUTGOING if ours_index == 0 else Direction.INCOMING
         if user is None:
             # Trunk-level: nobody of ours on the call. Decide in the configured org if any.
@@ -122,20 +124,77 @@ def open_capture(
         recording = RecordingService(session, rt.clock, rt.settings).start_capture(
             org_id, call.id, 1, decision
         )
-        return Opened(decision, CaptureRef(org_id, call.id, recording.id))
+        return Opened(decision, CaptureRef(org_id, call.id, recording.id), user.id)
+
+
+def recorded_user(rt: Runtime, org_id: uuid.UUID, parties: list[Party]) -> uuid.UUID | None:
+    """Which of our users the present parties reach (the first that is ours), if any."""
+    with rt.sessionmaker() as session:
+        _, _, user = _ours(session, org_id, parties)
+        return user.id if user is not None else None
+
+
+def start_segment(
+    rt: Runtime, ref: CaptureRef, sequence: int, parties: list[Party], metadata_xml: str,
+    started: datetime,
+) -> Opened:  # fmt: skip
+    """A transfer: the call goes on with someone else of ours. The previous segment has ended;
+    this one starts now, with its own decision and (if recorded) its own recording."""
+    with session_scope(rt.sessionmaker) as session:
+        index, device, user = _ours(session, ref.org_id, parties)
+        call = CallService(session).calls.get_full(ref.org_id, ref.call_id)
+        call.siprec_metadata = metadata_xml
+        if user is None:
+            return Opened(_not_reached(Direction.INCOMING))
+        direction = Direction.OUTGOING if index == 0 else Direction.INCOMING
+        decision = DecisionService(session).decide_system(
+            ref.org_id, direction, device_id=device.id if device else None, user_id=user.id
+        )
+        call.segments.append(
+            Segment(org_id=ref.org_id, sequence=sequence, user_id=user.id,
+                    device_id=device.id if device else None,
+                    reason=SegmentReason.TRANSFERRED, started_at=started)
+        )  # fmt: skip
+        if user.id not in {p.user_id for p in call.participants}:
+            call.participants.append(
+                Participant(org_id=ref.org_id, user_id=user.id, name=user.display_name,
+                            address=parties[index].aors[0][:320], joined_at=started)
+            )  # fmt: skip
+        session.flush()
+        if not decision.record:
+            return Opened(decision, None, user.id)
+        recording = RecordingService(session, rt.clock, rt.settings).start_capture(
+            ref.org_id, ref.call_id, sequence, decision
+        )
+        return Opened(decision, CaptureRef(ref.org_id, ref.call_id, recording.id), user.id)
+
+
+def _ours(
+    session: Session, org_id: uuid.UUID | None, parties: list[Party]
+) -> tuple[int, Device | None, User | None]:
+    for index, party in enumerate(parties):
+        for aor in party.aors:
+            device, user = _find(session, org_id, aor)
+            if user is not None:
+                return index, device, user
+    return -1, None, None
 
 
 def finish_capture(
-    rt: Runtime, ref: CaptureRef, path: Path, ended: datetime, events: list[dict[str, Any]]
-) -> None:
+    rt: Runtime, ref: CaptureRef, path: Path, ended: datetime, events: list[dict[str, Any]],
+    *, call_ended: bool = True,
+) -> None:  # fmt: skip
     """Store the capture as the recording's source and queue its processing."""
     with session_scope(rt.sessionmaker) as session:
-        service = CallService(session)
-        call = service.calls.get_full(ref.org_id, ref.call_id)
-        call.ended_at = ended
-        for segment in call.segments:
-            segment.ended_at = segment.ended_at or ended
-        source = store_source(rt.blobs, ref.org_id, ref.call_id, 1, describe(path))
+        call = CallService(session).calls.get_full(ref.org_id, ref.call_id)
+        if call_ended:
+            call.ended_at = ended
+        recording = session.get(Recording, ref.recording_id)
+        segment = session.get(Segment, recording.segment_id) if recording else None
+        if segment is not None and segment.ended_at is None:
+            segment.ended_at = ended
+        sequence = segment.sequence if segment is not None else 1
+        source = store_source(rt.blobs, ref.org_id, ref.call_id, sequence, describe(path))
         RecordingService(session, rt.clock, rt.settings).finish_capture(
             ref.recording_id, source, events
         )

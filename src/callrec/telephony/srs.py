@@ -9,6 +9,7 @@ import functools
 import ipaddress
 import secrets
 import time
+import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -17,10 +18,15 @@ from callrec.telephony import capture_store
 from callrec.telephony.capture_store import CaptureRef, Party
 from callrec.telephony.recorder import CallRecorder
 from callrec.telephony.rtp_endpoint import PortPool, RtpEndpoint, open_endpoint
-from callrec.telephony.sdp import SdpError, SessionDescription, answer_recording_offer
+from callrec.telephony.sdp import (
+    NegotiatedStream,
+    SdpError,
+    SessionDescription,
+    answer_recording_offer,
+)
 from callrec.telephony.sip import SipRequest, parse_content_type, parse_multipart
 from callrec.telephony.sip.errors import SipParseError
-from callrec.telephony.siprec.metadata import MetadataError, RecordingMetadata
+from callrec.telephony.siprec.metadata import MetadataError, RecordingMetadata, merge
 from callrec.telephony.transactions import ServerTransaction, TransactionLayer
 from callrec.telephony.transport import SipListener
 from callrec.worker.runtime import Runtime
@@ -43,16 +49,27 @@ class SrsConfig:
 
 @dataclass
 class Session:
+    """One recording session (one SIP dialog with the SRC). A transfer ends the current
+    segment's recording and starts the next one on the same streams."""
+
     call_id: str
-    to_tag: str
-    ref: CaptureRef
-    recorder: CallRecorder
+    call: CaptureRef  # the call, and the first segment's recording
+    ref: CaptureRef | None  # the current segment's recording (None: that segment is not recorded)
+    recorder: CallRecorder | None
+    streams: list[NegotiatedStream]
     endpoints: list[RtpEndpoint]
     port_base: int
     port_count: int
     answer: SessionDescription
-    started: float = field(default_factory=time.monotonic)
+    metadata: RecordingMetadata
+    user_id: uuid.UUID | None
+    sequence: int = 1
+    segment_started: float = field(default_factory=time.monotonic)
     done: bool = False
+
+    def on_rtp(self, leg: int, data: bytes, now: float) -> None:
+        if self.recorder is not None:
+            self.recorder.on_packet(leg, data, now - self.segment_started)
 
 
 class RecordingServer:
@@ -90,7 +107,7 @@ class RecordingServer:
         elif request.method == "INVITE" and request.to.tag is None:
             await self._invite(tx)
         elif request.method in ("INVITE", "UPDATE"):
-            self._reinvite(tx)
+            await self._reinvite(tx)
         elif request.method == "BYE":
             session = self.sessions.get(request.call_id)
             if session is None:
@@ -143,15 +160,16 @@ class RecordingServer:
             offer, local_ip=self.config.host, ports=ports, supported=SUPPORTED_CODECS,
             session_id=int(time.time()),
         )  # fmt: skip
-        labels = [s.label or str(s.index + 1) for s in streams]
-        path = self.spool / f"{opened.ref.recording_id}.crec"
-        recorder = CallRecorder(path, labels, [s.dtmf_payload_type for s in streams],
-                                started_at_ms=int(started.timestamp() * 1000))  # fmt: skip
-        session = Session(request.call_id, tx.to_tag, opened.ref, recorder, [], base, count, answer)
+        session = Session(
+            call_id=request.call_id, call=opened.ref, ref=opened.ref, recorder=None,
+            streams=streams, endpoints=[], port_base=base, port_count=count, answer=answer,
+            metadata=metadata, user_id=opened.user_id,
+        )  # fmt: skip
+        session.recorder = self._recorder(session, opened.ref, started)
         for leg, stream in enumerate(streams):
             endpoint = RtpEndpoint(
-                sink=functools.partial(recorder.on_packet, leg),
-                started=session.started, expected_ip=stream.remote_addr or None,
+                sink=functools.partial(session.on_rtp, leg), started=0.0,
+                expected_ip=stream.remote_addr or None,
             )  # fmt: skip
             session.endpoints.append(
                 await open_endpoint(self.config.host, stream.local_port, endpoint)
@@ -168,15 +186,74 @@ class RecordingServer:
         log.info("srs.recording", call_id=request.call_id, recording_id=str(ref.recording_id),
                  streams=len(streams))  # fmt: skip
 
-    def _reinvite(self, tx: ServerTransaction) -> None:
-        """Hold/resume and metadata updates keep the streams on their ports: the recording
-        keeps running (a hold is silence, not a gap) and the answer stays the same."""
+    async def _reinvite(self, tx: ServerTransaction) -> None:
+        """Hold/resume keep the streams on their ports: the recording keeps running (a hold is
+        silence, not a gap) and the answer stays the same. New metadata in which someone else of
+        ours took over the call (a transfer) ends this segment and starts the next."""
         session = self.sessions.get(tx.request.call_id)
         if session is None:
             tx.reply(481, "Call/Transaction Does Not Exist")
             return
+        update = _metadata_update(tx.request)
         tx.reply(200, "OK", headers=[("Content-Type", "application/sdp")],
                  body=session.answer.serialize().encode())  # fmt: skip
+        if update is not None:
+            await self._metadata_changed(session, update[0], update[1])
+
+    async def _metadata_changed(
+        self, session: Session, update: RecordingMetadata, xml: str
+    ) -> None:
+        session.metadata = merge(session.metadata, update)
+        present = [p for p in session.metadata.participants.values() if not p.left]
+        parties = [Party(p.name or "", tuple(p.aors)) for p in present]
+        user_id = await asyncio.to_thread(
+            capture_store.recorded_user, self.rt, session.call.org_id, parties
+        )
+        if user_id is None or user_id == session.user_id:
+            return
+        now = datetime.now(UTC)
+        await self._close_segment(session, now, call_ended=False)
+        session.sequence += 1
+        opened = await asyncio.to_thread(
+            capture_store.start_segment, self.rt, session.call, session.sequence, parties, xml,
+            now,
+        )  # fmt: skip
+        session.user_id, session.ref = opened.user_id, opened.ref
+        session.segment_started = time.monotonic()
+        session.recorder = self._recorder(session, opened.ref, now)
+        log.info("srs.transfer", call_id=session.call_id, sequence=session.sequence,
+                 recorded=opened.ref is not None)  # fmt: skip
+
+    def _recorder(
+        self, session: Session, ref: CaptureRef | None, started: datetime
+    ) -> CallRecorder | None:
+        if ref is None:
+            return None
+        labels = [s.label or str(s.index + 1) for s in session.streams]
+        return CallRecorder(
+            self.spool / f"{ref.recording_id}.crec", labels,
+            [s.dtmf_payload_type for s in session.streams],
+            started_at_ms=int(started.timestamp() * 1000),
+        )  # fmt: skip
+
+    async def _close_segment(self, session: Session, ended: datetime, call_ended: bool) -> None:
+        recorder, ref = session.recorder, session.ref
+        session.recorder = None
+        if recorder is None or ref is None:
+            return
+        recorder.close()
+        events = [
+            {"type": "dtmf", "leg": e.leg, "digit": e.digit, "at_ms": e.at_ms,
+             "duration_ms": e.duration_ms}
+            for e in recorder.events()
+        ]  # fmt: skip
+        await asyncio.to_thread(
+            capture_store.finish_capture, self.rt, ref, recorder.path, ended, events,
+            call_ended=call_ended,
+        )  # fmt: skip
+        recorder.path.unlink(missing_ok=True)
+        log.info("srs.captured", call_id=session.call_id, sequence=session.sequence,
+                 stats={k: v._asdict() for k, v in recorder.stats().items()})  # fmt: skip
 
     async def _finish(self, session: Session, why: str) -> None:
         if session.done:
@@ -185,20 +262,9 @@ class RecordingServer:
         self.sessions.pop(session.call_id, None)
         for endpoint in session.endpoints:
             endpoint.close()
-        session.recorder.close()
         self.ports.release(session.port_base, session.port_count)
-        events = [
-            {"type": "dtmf", "leg": e.leg, "digit": e.digit, "at_ms": e.at_ms,
-             "duration_ms": e.duration_ms}
-            for e in session.recorder.events()
-        ]  # fmt: skip
-        await asyncio.to_thread(
-            capture_store.finish_capture, self.rt, session.ref, session.recorder.path,
-            datetime.now(UTC), events,
-        )  # fmt: skip
-        session.recorder.path.unlink(missing_ok=True)
-        log.info("srs.captured", call_id=session.call_id, why=why,
-                 stats={k: v._asdict() for k, v in session.recorder.stats().items()})  # fmt: skip
+        await self._close_segment(session, datetime.now(UTC), call_ended=True)
+        log.info("srs.ended", call_id=session.call_id, why=why)
 
     async def _rtp_timeouts(self) -> None:
         """An SRC that vanished (no BYE) ends its recordings after the RTP timeout."""
@@ -206,7 +272,8 @@ class RecordingServer:
             await asyncio.sleep(1.0)
             now = time.monotonic()
             for session in list(self.sessions.values()):
-                last = max((e.last_packet for e in session.endpoints), default=session.started)
+                packets = (e.last_packet for e in session.endpoints)
+                last = max(packets, default=session.segment_started)
                 if now - last > self.config.rtp_timeout_s:
                     await self._finish(session, "rtp_timeout")
 
@@ -225,6 +292,21 @@ def _recording_offer(request: SipRequest) -> tuple[SessionDescription, Recording
     offer = SessionDescription.parse(parts["application/sdp"].body)
     xml = parts["application/rs-metadata+xml"].body
     return offer, RecordingMetadata.parse(xml), xml.decode("utf-8", errors="replace")
+
+
+def _metadata_update(request: SipRequest) -> tuple[RecordingMetadata, str] | None:
+    """The rs-metadata part of a re-INVITE/UPDATE, if it carries one (and it parses)."""
+    content_type = request.content_type or ""
+    if parse_content_type(content_type)[0] != "multipart/mixed":
+        return None
+    try:
+        for part in parse_multipart(request.body, content_type):
+            if part.content_type.split(";")[0].strip().lower() == "application/rs-metadata+xml":
+                xml = part.body.decode("utf-8", errors="replace")
+                return RecordingMetadata.parse(part.body), xml
+    except (SipParseError, MetadataError) as exc:
+        log.warning("srs.bad_metadata_update", call_id=request.call_id, error=str(exc))
+    return None
 
 
 def _parties(metadata: RecordingMetadata) -> list[Party]:
