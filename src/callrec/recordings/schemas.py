@@ -37,3 +37,4 @@ class RecordingRead(BaseModel):
     sla_breached: bool
     decision_trace: dict[str, Any] | None
     consent_evidence: dict[str, Any] | None
+    events: list[dict[str, Any]]  # e.g. {"type": "dtmf", "leg", "digit", "at_ms", "duration_ms"}
