@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -59,7 +60,7 @@ def test_a_killed_media_server_loses_at_most_a_second(sipp: str, tmp_path: Path)
         try:
             _world(rt)
             env = {**os.environ, "CALLREC_DATA_DIR": str(data), "CALLREC_DATABASE_URL": url}
-            port = _free_port()
+            port = _free_port(socket.SOCK_STREAM)
             base = 31000 + (port % 100) * 20
             media = _media(env, port, base)
             work = tmp_path / "sipp"
@@ -93,7 +94,7 @@ def test_a_killed_media_server_loses_at_most_a_second(sipp: str, tmp_path: Path)
             recording = _recording(rt)
             assert recording is not None and recording.state is RecordingState.CAPTURING
 
-            restarted = _media(env, _free_port(), base + 20)
+            restarted = _media(env, _free_port(socket.SOCK_STREAM), base + 20)
             try:
                 _wait("the capture to be recovered",
                       lambda: (r := _recording(rt)) is not None

@@ -86,6 +86,24 @@ def _world(rt: Runtime) -> None:
         )  # fmt: skip
 
 
+def _start_media(rt: Runtime, allow: tuple[str, ...]) -> tuple[MediaThread, int]:
+    """SIP needs one port free for both UDP and TCP; a free-port probe can race with other
+    processes, so a port taken meanwhile means another try, not a failed test."""
+    for _ in range(10):
+        port = _free_port(socket.SOCK_STREAM)
+        base = 30000 + (port % 500) * 20
+        config = SrsConfig(host="127.0.0.1", sip_port=port, rtp_first=base, rtp_last=base + 19,
+                           allow=allow, org_slug="acme")  # fmt: skip
+        media = MediaThread(rt, config)
+        try:
+            media.start()
+        except OSError:
+            media.abandon()
+            continue
+        return media, port
+    raise AssertionError("no free SIP port after 10 tries")
+
+
 def _srs(tmp_path: Path, allow: tuple[str, ...]) -> Iterator[Srs]:
     with temp_database(tmp_path) as url:
         migrated_engine(url).dispose()
@@ -93,12 +111,7 @@ def _srs(tmp_path: Path, allow: tuple[str, ...]) -> Iterator[Srs]:
                             log_level="WARNING")  # fmt: skip
         rt = build_runtime(settings, queue=MemoryQueue())
         _world(rt)
-        port = _free_port()
-        base = 30000 + (port % 200) * 20
-        config = SrsConfig(host="127.0.0.1", sip_port=port, rtp_first=base, rtp_last=base + 19,
-                           allow=allow, org_slug="acme")  # fmt: skip
-        media = MediaThread(rt, config)
-        media.start()
+        media, port = _start_media(rt, allow)
         try:
             yield Srs(rt, port, media)
         finally:

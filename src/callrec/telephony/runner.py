@@ -42,6 +42,12 @@ class MediaThread:
         self.thread.start()
         self._call(self.server.start()).result(10)
 
+    def abandon(self) -> None:
+        """After a failed ``start`` (a port taken): stop the loop without stopping the server."""
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+        self.loop.close()
+
     def stop(self) -> None:
         self._call(self.server.stop()).result(30)
         self.loop.call_soon_threadsafe(self.loop.stop)

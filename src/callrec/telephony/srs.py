@@ -99,6 +99,7 @@ class RecordingServer:
         for session in list(self.sessions.values()):
             await self._finish(session, "shutdown")
         await self.listener.stop()
+        await self.transactions.close()
 
     async def _handle(self, tx: ServerTransaction) -> None:
         request = tx.request

@@ -67,6 +67,7 @@ class TransactionLayer:
         self.new_tag = new_tag
         self.by_branch: dict[tuple[str, str], ServerTransaction] = {}
         self.invites: dict[tuple[str, int], ServerTransaction] = {}  # for ACKs of 2xx
+        self.tasks: set[asyncio.Task[None]] = set()
 
     def on_message(self, message: SipMessage, peer: Peer) -> None:
         if isinstance(message, SipResponse):
@@ -88,7 +89,9 @@ class TransactionLayer:
         self.by_branch[key] = tx
         if tx.is_invite:
             self.invites[(message.call_id, message.cseq.number)] = tx
-        asyncio.get_running_loop().create_task(self._run(key, tx))
+        task = asyncio.get_running_loop().create_task(self._run(key, tx))
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
 
     async def _run(self, key: tuple[str, str], tx: ServerTransaction) -> None:
         try:
@@ -99,6 +102,12 @@ class TransactionLayer:
         await asyncio.sleep(LINGER_S)
         self.by_branch.pop(key, None)
         self.invites.pop((tx.request.call_id, tx.request.cseq.number), None)
+
+    async def close(self) -> None:
+        """Forget every transaction (their lingering timers included)."""
+        for task in list(self.tasks):
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
 
     def _ack(self, ack: SipRequest, branch: str) -> None:
         tx = self.by_branch.get((branch, "INVITE")) or self.invites.get(

@@ -66,7 +66,11 @@ class SipListener:
             lambda: _Udp(self.handler), local_addr=(self.host, self.port)
         )
         self._udp = transport
-        self._tcp = await asyncio.start_server(self._serve_tcp, self.host, self.port)
+        try:
+            self._tcp = await asyncio.start_server(self._serve_tcp, self.host, self.port)
+        except OSError:
+            transport.close()  # all or nothing: the port is taken for TCP
+            raise
 
     async def stop(self) -> None:
         if self._udp is not None:
