@@ -57,20 +57,21 @@ def demo_data() -> None:
     _load_demo(build_runtime(get_settings()))
 
 
-def _load_demo(runtime: Runtime) -> None:
+def _load_demo(runtime: Runtime) -> bool:
     from callrec.directory.demo import DEMO_ADMIN, DEMO_PASSWORD, DEMO_SLUG, demo_exists, load_demo
     from callrec.recordings.demo import load_demo_calls
 
     with session_scope(runtime.sessionmaker) as session:
         if demo_exists(session):
             console.print("demo tenant already loaded")
-            return
+            return False
         load_demo(session)
     queued = load_demo_calls(runtime, DEMO_SLUG)
     console.print(
         f"[green]demo tenant loaded[/] with {queued} recordings queued for processing: "
         f"sign in as {DEMO_ADMIN} / {DEMO_PASSWORD}"
     )
+    return True
 
 
 @app.command()
@@ -157,7 +158,8 @@ def run(host: Host = "127.0.0.1", port: Port = 8000) -> None:
     embedded = EmbeddedWorker(runtime, settings.embedded_workers)
     embedded.start()
     media = _start_media(runtime, settings.sip_port, settings.rtp_ports)
-    _load_demo(runtime)
+    if _load_demo(runtime) and media is not None:
+        _demo_siprec_calls(settings.sip_port)
     console.print(
         f"\n[bold]callrec[/] on http://{host}:{port}  ·  API docs http://{host}:{port}/api/v1/docs"
         f"\nsign in: POST /api/v1/auth/login with {DEMO_ADMIN} / {DEMO_PASSWORD}"
@@ -172,6 +174,31 @@ def run(host: Host = "127.0.0.1", port: Port = 8000) -> None:
         if media is not None:
             media.stop()
         embedded.stop()
+
+
+def _demo_siprec_calls(sip_port: int) -> None:
+    """A few real SIPREC calls through the server just started, in the background: the demo's
+    newest recordings come through the real path (one is declined by policy: Billing does not
+    record incoming calls)."""
+    import asyncio
+    import threading
+
+    from callrec.telephony.src_client import DemoCall, place_call
+
+    calls = [
+        DemoCall("tel:+441632960101", "Customer", "sip:carol@demo.example.com", "Carol", 12, 1),
+        DemoCall("tel:+441632960102", "Customer", "sip:dan@demo.example.com", "Dan", 15, 2),
+        DemoCall("tel:+441632960103", "Customer", "sip:grace@demo.example.com", "Grace", 5, 3),
+    ]
+
+    async def place_all() -> None:
+        statuses = await asyncio.gather(
+            *(place_call("127.0.0.1", sip_port, call) for call in calls), return_exceptions=True
+        )
+        for call, status in zip(calls, statuses, strict=True):
+            console.print(f"demo SIPREC call to {call.callee_name}: {status}")
+
+    threading.Thread(target=lambda: asyncio.run(place_all()), daemon=True).start()
 
 
 def _start_media(runtime: Runtime, sip_port: int, rtp_ports: str) -> MediaThread | None:
