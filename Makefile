@@ -53,10 +53,12 @@ format: install
 bench: install
 	$(PY) bench/policy.py
 	$(PY) bench/processing.py
+	$(PY) bench/capture.py
 
 bench-quick: install
 	$(PY) bench/policy.py --quick
 	$(PY) bench/processing.py --quick
+	$(PY) bench/capture.py --quick
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis
