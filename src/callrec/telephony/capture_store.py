@@ -1,6 +1,6 @@
-"""The database side of a SIPREC capture, run off the event loop (``asyncio.to_thread``):
-who the call reached, the policy decision taken at INVITE, the call/segment/recording rows,
-and handing the finished capture to the pipeline."""
+"""The database side of our own captures (the SIPREC server and the recording proxy), run off
+the event loop (``asyncio.to_thread``): who the call reached, the policy decision taken at
+INVITE, the call/segment/recording rows, and handing the finished capture to the pipeline."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from callrec.calls.service import CallService
 from callrec.directory.recording_service import DecisionService
 from callrec.kit.db import session_scope
 from callrec.models import (
+    Call,
     CallDirection,
     Device,
     Org,
@@ -78,53 +79,103 @@ def _find(
     return device, session.get(User, device.user_id)
 
 
+@dataclass(frozen=True)
+class Reach:
+    """Who of ours a call reaches and the policy decision taken for it, before any row exists
+    (the recording proxy decides at INVITE but creates the rows only when the callee answers,
+    so a cancelled or busy call leaves nothing behind)."""
+
+    decision: Decision
+    org_id: uuid.UUID | None
+    user_id: uuid.UUID | None = None
+    device_id: uuid.UUID | None = None
+    ours_index: int = -1  # which party is ours: 0 (the caller) makes the call outgoing
+
+    @property
+    def direction(self) -> CallDirection:
+        return CallDirection.OUTBOUND if self.ours_index == 0 else CallDirection.INBOUND
+
+
+def _decide(session: Session, org_slug: str | None, parties: list[Party]) -> Reach:
+    """The first party that is one of ours is the side recorded: the caller (first party)
+    being ours makes it an outgoing call, else incoming."""
+    org_id = None
+    if org_slug:
+        org_id = session.scalar(select(Org.id).where(Org.slug == org_slug))
+    ours_index, device, user = _ours(session, org_id, parties)
+    direction = Direction.OUTGOING if ours_index == 0 else Direction.INCOMING
+    if user is None:
+        # Trunk-level: nobody of ours on the call. Decide in the configured org if any.
+        if org_id is None:
+            return Reach(_not_reached(direction), None)
+        return Reach(DecisionService(session).decide_system(org_id, direction), org_id)
+    device_id = device.id if device else None
+    decision = DecisionService(session).decide_system(
+        user.org_id, direction, device_id=device_id, user_id=user.id
+    )
+    return Reach(decision, user.org_id, user.id, device_id, ours_index)
+
+
+def decide_call(rt: Runtime, org_slug: str | None, parties: list[Party]) -> Reach:
+    """Decide at INVITE without writing anything."""
+    with rt.sessionmaker() as session:
+        return _decide(session, org_slug, parties)
+
+
+def _create(
+    session: Session, rt: Runtime, reach: Reach, external_id: str, parties: list[Party],
+    started: datetime, consent_evidence: dict[str, Any] | None = None,
+) -> tuple[Call, CaptureRef]:  # fmt: skip
+    assert reach.org_id is not None and reach.user_id is not None
+    call, _ = CallService(session).create(
+        None,
+        reach.org_id,
+        CallCreate(
+            external_id=external_id,
+            direction=reach.direction,
+            from_number=_number(parties, 0),
+            to_number=_number(parties, 1),
+            started_at=started,
+            answered_at=started,
+            segments=[SegmentIn(sequence=1, device_id=reach.device_id, user_id=reach.user_id,
+                                started_at=started)],
+            participants=[
+                ParticipantIn(name=p.name[:200], address=(p.aors[0] if p.aors else "")[:320],
+                              joined_at=started)
+                for p in parties
+            ],
+        ),
+    )  # fmt: skip
+    recording = RecordingService(session, rt.clock, rt.settings).start_capture(
+        reach.org_id, call.id, 1, reach.decision
+    )
+    recording.consent_evidence = consent_evidence
+    return call, CaptureRef(reach.org_id, call.id, recording.id)
+
+
+def create_capture(
+    rt: Runtime, reach: Reach, external_id: str, parties: list[Party], started: datetime,
+    consent_evidence: dict[str, Any] | None = None,
+) -> CaptureRef:  # fmt: skip
+    """The call, its first segment and a ``capturing`` recording, for a call decided earlier
+    with :func:`decide_call` whose decision is to record."""
+    with session_scope(rt.sessionmaker) as session:
+        return _create(session, rt, reach, external_id, parties, started, consent_evidence)[1]
+
+
 def open_capture(
     rt: Runtime, org_slug: str | None, sip_call_id: str, parties: list[Party],
     metadata_xml: str, started: datetime,
 ) -> Opened:  # fmt: skip
-    """Decide at INVITE. The first party that is one of ours is the side recorded: the caller
-    (first participant) being ours makes it an outgoing call, else incoming."""
+    """Decide at INVITE and, when recorded, create the rows at once (SIPREC: the SRC only
+    opens a recording session for a call that is already up)."""
     with session_scope(rt.sessionmaker) as session:
-        org_id = None
-        if org_slug:
-            org_id = session.scalar(select(Org.id).where(Org.slug == org_slug))
-        ours_index, device, user = _ours(session, org_id, parties)
-        direction = Direction.OUTGOING if ours_index == 0 else Direction.INCOMING
-        if user is None:
-            # Trunk-level: nobody of ours on the call. Decide in the configured org if any.
-            if org_id is None:
-                return Opened(_not_reached(direction))
-            return Opened(DecisionService(session).decide_system(org_id, direction))
-        org_id = user.org_id
-        decision = DecisionService(session).decide_system(
-            org_id, direction, device_id=device.id if device else None, user_id=user.id
-        )
-        if not decision.record:
-            return Opened(decision)
-        call, _ = CallService(session).create(
-            None,
-            org_id,
-            CallCreate(
-                external_id=f"siprec:{sip_call_id}",
-                direction=CallDirection.OUTBOUND if ours_index == 0 else CallDirection.INBOUND,
-                from_number=_number(parties, 0),
-                to_number=_number(parties, 1),
-                started_at=started,
-                answered_at=started,
-                segments=[SegmentIn(sequence=1, device_id=device.id if device else None,
-                                    user_id=user.id, started_at=started)],
-                participants=[
-                    ParticipantIn(name=p.name[:200], address=(p.aors[0] if p.aors else "")[:320],
-                                  joined_at=started)
-                    for p in parties
-                ],
-            ),
-        )  # fmt: skip
+        reach = _decide(session, org_slug, parties)
+        if not reach.decision.record or reach.user_id is None:
+            return Opened(reach.decision)
+        call, ref = _create(session, rt, reach, f"siprec:{sip_call_id}", parties, started)
         call.siprec_metadata = metadata_xml
-        recording = RecordingService(session, rt.clock, rt.settings).start_capture(
-            org_id, call.id, 1, decision
-        )
-        return Opened(decision, CaptureRef(org_id, call.id, recording.id), user.id)
+        return Opened(reach.decision, ref, reach.user_id)
 
 
 def recorded_user(rt: Runtime, org_id: uuid.UUID, parties: list[Party]) -> uuid.UUID | None:
@@ -135,15 +186,17 @@ def recorded_user(rt: Runtime, org_id: uuid.UUID, parties: list[Party]) -> uuid.
 
 
 def start_segment(
-    rt: Runtime, ref: CaptureRef, sequence: int, parties: list[Party], metadata_xml: str,
-    started: datetime,
+    rt: Runtime, ref: CaptureRef, sequence: int, parties: list[Party], metadata_xml: str | None,
+    started: datetime, consent_evidence: dict[str, Any] | None = None,
 ) -> Opened:  # fmt: skip
     """A transfer: the call goes on with someone else of ours. The previous segment has ended;
-    this one starts now, with its own decision and (if recorded) its own recording."""
+    this one starts now, with its own decision and (if recorded) its own recording.
+    ``metadata_xml``: the SIPREC metadata now in force (None: not a SIPREC call)."""
     with session_scope(rt.sessionmaker) as session:
         index, device, user = _ours(session, ref.org_id, parties)
         call = CallService(session).calls.get_full(ref.org_id, ref.call_id)
-        call.siprec_metadata = metadata_xml
+        if metadata_xml is not None:
+            call.siprec_metadata = metadata_xml
         if user is None:
             return Opened(_not_reached(Direction.INCOMING))
         direction = Direction.OUTGOING if index == 0 else Direction.INCOMING
@@ -166,6 +219,7 @@ def start_segment(
         recording = RecordingService(session, rt.clock, rt.settings).start_capture(
             ref.org_id, ref.call_id, sequence, decision
         )
+        recording.consent_evidence = consent_evidence
         return Opened(decision, CaptureRef(ref.org_id, ref.call_id, recording.id), user.id)
 
 

@@ -1,7 +1,11 @@
 """Server transactions (RFC 3261 §17.2): a retransmitted request gets the last response again
 instead of reaching the application twice; final responses to INVITE are retransmitted over
 UDP (Timer G: T1 doubling to T2) until the ACK, giving up after Timer H (64·T1); a CANCEL ends a
-pending INVITE with 487. Entries are forgotten 32 s after their final response (Timers I/J)."""
+pending INVITE with 487. Entries are forgotten 32 s after their final response (Timers I/J).
+
+Responses are not ours: they go to ``on_response`` (the client transactions of a B2BUA, see
+``client_transactions.py``); a server that sends no requests leaves it unset and they are
+dropped."""
 
 from __future__ import annotations
 
@@ -26,6 +30,9 @@ class ServerTransaction:
     last: SipResponse | None = None
     acked: asyncio.Event = field(default_factory=asyncio.Event)
     cancelled: bool = False
+    # Called once when a CANCEL ended this (still pending) INVITE, after the 487 went out:
+    # a B2BUA cancels its own outgoing leg from here.
+    on_cancel: Callable[[], None] | None = None
 
     @property
     def is_invite(self) -> bool:
@@ -59,6 +66,7 @@ class ServerTransaction:
 
 
 App = Callable[[ServerTransaction], Awaitable[None]]
+ResponseHandler = Callable[[SipResponse, Peer], None]
 
 
 class TransactionLayer:
@@ -68,10 +76,13 @@ class TransactionLayer:
         self.by_branch: dict[tuple[str, str], ServerTransaction] = {}
         self.invites: dict[tuple[str, int], ServerTransaction] = {}  # for ACKs of 2xx
         self.tasks: set[asyncio.Task[None]] = set()
+        self.on_response: ResponseHandler | None = None
 
     def on_message(self, message: SipMessage, peer: Peer) -> None:
         if isinstance(message, SipResponse):
-            return  # the recording server sends no requests of its own
+            if self.on_response is not None:
+                self.on_response(message, peer)
+            return
         branch = message.branch or f"{message.call_id}:{message.cseq}"
         if message.method == "ACK":
             self._ack(message, branch)
@@ -125,3 +136,5 @@ class TransactionLayer:
         if tx.last is None or tx.last.status < 200:
             tx.cancelled = True
             tx.reply(487, "Request Terminated")
+            if tx.on_cancel is not None:
+                tx.on_cancel()

@@ -72,6 +72,20 @@ class SipListener:
             transport.close()  # all or nothing: the port is taken for TCP
             raise
 
+    @property
+    def bound_port(self) -> int:
+        """The UDP port actually bound (``port`` may be 0: any free port)."""
+        if self._udp is None:
+            return self.port
+        return int(self._udp.get_extra_info("sockname")[1])
+
+    def send_udp(self, data: bytes, addr: Address) -> None:
+        """Send a datagram from the listening socket, so that the peer's answers (and its
+        requests in the dialog) come back to the address in our Via and Contact."""
+        if self._udp is None:
+            raise RuntimeError("the SIP listener is not started")
+        self._udp.sendto(data, addr)
+
     async def stop(self) -> None:
         if self._udp is not None:
             self._udp.close()
