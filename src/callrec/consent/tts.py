@@ -31,11 +31,12 @@ import espeakng_loader  # type: ignore[import-untyped]  # the wheel ships no typ
 import callrec
 from callrec.consent import tts_worker
 
-PITCH_RANGE = range(10)
-RATE_RANGE = range(10)
 GENDER_VARIANTS = {"male": "m3", "female": "f3"}
 DEFAULT_TIMEOUT_S = 60.0  # 2,000 characters take well under a second; a loaded box, a few
 START_TIMEOUT_S = 60.0  # interpreter start + espeak-ng initialisation
+
+
+Gender = Literal["male", "female"]
 
 
 class TtsError(ValueError):
@@ -55,7 +56,7 @@ class TtsRequest:
     voice: str  # a Voice.id
     pitch: int  # 0-9
     rate: int  # 0-9
-    gender: Literal["male", "female"]
+    gender: Gender
 
 
 @dataclass(frozen=True)
@@ -152,16 +153,13 @@ class _Worker:
         self.kill()
 
     def kill(self) -> None:
+        """SIGKILL: a hung or crashed engine holds nothing worth a graceful exit."""
         if self._dead:
             return
         self._dead = True
         self._conn.close()
         if self._process.poll() is None:
-            self._process.terminate()
-            try:
-                self._process.wait(2)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
+            self._process.kill()
         self._process.wait()
 
 
@@ -237,10 +235,9 @@ class TtsEngine:
     # -- internals ---------------------------------------------------------------------------
 
     def _validate(self, request: TtsRequest) -> str:
-        if not isinstance(request.pitch, int) or request.pitch not in PITCH_RANGE:
-            raise TtsError(f"pitch must be an integer from 0 to 9, not {request.pitch!r}")
-        if not isinstance(request.rate, int) or request.rate not in RATE_RANGE:
-            raise TtsError(f"rate must be an integer from 0 to 9, not {request.rate!r}")
+        for field, value in (("pitch", request.pitch), ("rate", request.rate)):
+            if type(value) is not int or not 0 <= value <= 9:  # bool is an int: refuse it too
+                raise TtsError(f"{field} must be an integer from 0 to 9, not {value!r}")
         if request.gender not in GENDER_VARIANTS:
             raise TtsError(f"gender must be 'male' or 'female', not {request.gender!r}")
         if not request.text.strip():

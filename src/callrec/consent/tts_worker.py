@@ -17,6 +17,7 @@ import ctypes
 import sys
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any
 
 # speak_lib.h constants (espeak-ng 1.52).
@@ -92,6 +93,7 @@ class Espeak:
         if rate <= 0:
             raise EngineError(f"espeak-ng failed to initialise with data at {data_path}")
         self.sample_rate: int = rate
+        self._data_path = Path(data_path)
         self._chunks: list[bytes] = []
         # Kept on self: ctypes must not garbage-collect a callback the library still holds.
         self._callback = _SynthCallback(self._collect)
@@ -123,20 +125,39 @@ class Espeak:
         return 0  # 0 = keep going
 
     def voices(self) -> list[VoiceEntry]:
+        """The voices that can speak: listed by the engine and with their dictionary shipped."""
         table = self._lib.espeak_ListVoices(None)
         entries: list[VoiceEntry] = []
         index = 0
         while table[index]:
             voice = table[index].contents
-            entries.append(
-                VoiceEntry(
-                    identifier=(voice.identifier or b"").decode("utf-8", "replace"),
-                    name=(voice.name or b"").decode("utf-8", "replace").strip(),
-                    languages=_read_languages(voice.languages),
-                )
+            entry = VoiceEntry(
+                identifier=(voice.identifier or b"").decode("utf-8", "replace"),
+                name=(voice.name or b"").decode("utf-8", "replace").strip(),
+                languages=_read_languages(voice.languages),
             )
+            if self._has_dictionary(entry.identifier):
+                entries.append(entry)
             index += 1
         return entries
+
+    def _has_dictionary(self, identifier: str) -> bool:
+        # The wheel lists a few voices (fo, kaa, xex in 0.2.4) whose <name>_dict it does not
+        # ship; they synthesise silence. The dictionary is the voice file's `dictionary` line,
+        # else the primary subtag of its first `language` line (espeak-ng's own rule).
+        try:
+            lines = (self._data_path / "lang" / identifier).read_text("utf-8", "replace")
+        except OSError:
+            return True  # unusual layout: keep it; render() still refuses silent output
+        dictionary = language = None
+        for line in lines.splitlines():
+            words = line.split()
+            if len(words) >= 2 and words[0] == "dictionary":
+                dictionary = words[1]
+            elif len(words) >= 2 and words[0] == "language" and language is None:
+                language = words[1].split("-")[0]
+        name = dictionary or language
+        return name is None or (self._data_path / f"{name}_dict").is_file()
 
     def synthesize(self, job: Job) -> bytes:
         # A failed voice change leaves the previous voice active: never synthesise after one.
@@ -154,6 +175,8 @@ class Espeak:
         pcm, self._chunks = b"".join(self._chunks), []
         if status != EE_OK:
             raise EngineError(f"espeak-ng synthesis failed (code {status})")
+        if not pcm.strip(b"\x00"):
+            raise EngineError("the text produced no speech (only silence)")
         return _little_endian(pcm)
 
     def close(self) -> None:
