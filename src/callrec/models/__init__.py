@@ -10,16 +10,27 @@ from callrec.models.calls import (
     SegmentReason,
     call_teams,
 )
+from callrec.models.consent import (
+    Announcement,
+    AnnouncementKind,
+    ConsentSettings,
+    NoAnswer,
+    VoiceGender,
+)
 from callrec.models.directory import Device, Org, Team, User, team_managers, team_members
 from callrec.models.recordings import Recording, RecordingState
 
 __all__ = [
+    "Announcement",
+    "AnnouncementKind",
     "ApiToken",
     "AuthSession",
     "Base",
     "Call",
     "CallDirection",
+    "ConsentSettings",
     "Device",
+    "NoAnswer",
     "Org",
     "Participant",
     "Recording",
@@ -28,6 +39,7 @@ __all__ = [
     "SegmentReason",
     "Team",
     "User",
+    "VoiceGender",
     "call_teams",
     "team_managers",
     "team_members",

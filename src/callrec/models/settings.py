@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import uuid
 
+from sqlalchemy import ForeignKey
 from sqlalchemy.orm import Mapped, mapped_column
 
 from callrec.models.base import str_enum
@@ -24,8 +25,12 @@ class RecordingSettingsMixin:
     rec_announcement: Mapped[AnnouncementMode] = mapped_column(
         str_enum(AnnouncementMode), default=AnnouncementMode.INHERIT
     )
-    # Filled in by the consent context (announcements); no FK until that table exists.
-    rec_announcement_id: Mapped[uuid.UUID | None] = mapped_column(default=None)
+    # An announcement of the same org (checked by the settings service). No ON DELETE action:
+    # deleting an assigned announcement is refused (409) rather than silently unassigned.
+    # use_alter: orgs and announcements reference each other, so this FK is made after both.
+    rec_announcement_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("announcements.id", use_alter=True), default=None
+    )
 
     def level_settings(self, ref: uuid.UUID) -> LevelSettings:
         return LevelSettings(
