@@ -54,11 +54,13 @@ bench: install
 	$(PY) bench/policy.py
 	$(PY) bench/processing.py
 	$(PY) bench/capture.py
+	$(PY) bench/tts.py
 
 bench-quick: install
 	$(PY) bench/policy.py --quick
 	$(PY) bench/processing.py --quick
 	$(PY) bench/capture.py --quick
+	$(PY) bench/tts.py --quick
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis
