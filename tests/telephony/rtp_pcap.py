@@ -1,6 +1,9 @@
 """pcap files of RTP for SIPp's ``play_pcap_audio``: SIPp sends each packet to the remote
 party's first m=audio port plus (the packet's destination port minus the lowest in the file), so
-streams to ports 6000 and 6002 feed a SIPREC server's two streams at P and P+2."""
+streams to ports 6000 and 6002 feed a SIPREC server's two streams at P and P+2.
+
+A stream's tone is sent as PCMU by default, or as G.722 (payload type 9): a 16 kHz tone encoded as
+one stream, 160 bytes per 20 ms packet, timestamps on the 8000 Hz RTP clock like G.711's."""
 
 from __future__ import annotations
 
@@ -10,11 +13,12 @@ from pathlib import Path
 
 import numpy as np
 
-from callrec.media import g711
+from callrec.media import g711, g722
 
 RATE = 8000
 FRAME = 160
 PT_PCMU = 0
+PT_G722 = 9
 PT_EVENT = 101
 
 
@@ -24,6 +28,7 @@ class Stream:
     tone_hz: float
     ssrc: int
     dtmf: tuple[str, float] | None = None  # (digit, at seconds)
+    payload_type: int = PT_PCMU  # or PT_G722
 
 
 def _checksum(header: bytes) -> int:
@@ -59,13 +64,19 @@ def _dtmf_packets(digit: str, start_ts: int) -> list[tuple[int, bytes, bool]]:
     return [(start_ts, payload, marker) for _, payload, marker in packets]
 
 
+def _audio(stream: Stream, ticks: int) -> bytes:
+    """The stream's tone encoded, one payload byte per 8000 Hz tick for either codec."""
+    rate = 2 * RATE if stream.payload_type == PT_G722 else RATE
+    t = np.arange(ticks * rate // RATE) / rate
+    pcm = (0.3 * 32767 * np.sin(2 * np.pi * stream.tone_hz * t)).astype(np.int16)
+    return g722.encode(pcm) if stream.payload_type == PT_G722 else g711.encode(PT_PCMU, pcm)
+
+
 def write_pcap(path: Path, streams: list[Stream], seconds: float) -> None:
     frames = int(seconds * RATE) // FRAME
     records: list[tuple[float, bytes]] = []
     for stream in streams:
-        t = np.arange(frames * FRAME) / RATE
-        pcm = (0.3 * 32767 * np.sin(2 * np.pi * stream.tone_hz * t)).astype(np.int16)
-        audio = g711.encode(PT_PCMU, pcm)
+        audio = _audio(stream, frames * FRAME)
         dtmf: dict[int, tuple[int, bytes, bool]] = {}
         if stream.dtmf is not None:
             digit, at = stream.dtmf
@@ -78,7 +89,7 @@ def write_pcap(path: Path, streams: list[Stream], seconds: float) -> None:
                 rtp = _rtp(PT_EVENT, f + 1, ts, stream.ssrc, payload, marker)
             else:
                 payload = audio[f * FRAME : (f + 1) * FRAME]
-                rtp = _rtp(PT_PCMU, f + 1, f * FRAME, stream.ssrc, payload, marker=f == 0)
+                rtp = _rtp(stream.payload_type, f + 1, f * FRAME, stream.ssrc, payload, f == 0)
             records.append((f * 0.02, _frame(5000 + stream.dport % 10, stream.dport, rtp)))
     records.sort(key=lambda r: r[0])
     with path.open("wb") as out:

@@ -1,4 +1,4 @@
-"""The CREC v1 capture format: both legs' G.711 payloads of one recording, in arrival order.
+"""The CREC v1 capture format: every leg's RTP payloads of one recording, in arrival order.
 
 The SIP recorder appends records as RTP arrives and fsyncs at least once a second; the processing
 job indexes the file in one sequential pass and then reads only the payload bytes it needs.
@@ -9,9 +9,20 @@ Layout, little-endian::
             then per leg: u8 label length | UTF-8 label
     record  u8 leg | u8 payload_type | u32 offset | u16 length | payload (length bytes)
 
-``offset`` is the sample position of the record's first sample on the shared timeline (zero at
-``started_at_ms``); for G.711 one payload byte is one sample. A truncated final record is what a
-crash mid-write leaves behind, so readers ignore it rather than reject the recording.
+``payload_type`` is the static RTP payload type: 0 (PCMU), 8 (PCMA) or 9 (G.722 at 64 kbit/s).
+``offset`` is the position of the record's first sample on the shared timeline (zero at
+``started_at_ms``), in ticks of ``sample_rate`` (8000 for the SIP recorder); for G.711 one
+payload byte is one tick. G.722 is timed in the same 8 kHz ticks although it samples at 16 kHz
+(its RTP clock is 8000 Hz, RFC 3551), and one of its payload bytes is also one tick (two 16 kHz
+samples), so ``offset`` and ``length`` mean the same for every payload type.
+
+G.722 records came after the first files were written and kept version 1: the layout did not
+change, only the set of payload types a record may carry. Every earlier file still reads as it
+did; a reader from before G.722 refuses a file with G.722 records with "unknown payload type 9"
+rather than misreading it.
+
+A truncated final record is what a crash mid-write leaves behind, so readers ignore it rather
+than reject the recording.
 """
 
 from __future__ import annotations
@@ -29,6 +40,7 @@ from numpy.typing import NDArray
 
 from callrec.media.errors import CaptureFormatError
 from callrec.media.g711 import PT_PCMA, PT_PCMU
+from callrec.media.g722 import PT_G722
 
 __all__ = [
     "MAGIC",
@@ -44,7 +56,7 @@ __all__ = [
 
 MAGIC: Final = b"CREC"
 VERSION: Final = 1
-PAYLOAD_TYPES: Final = frozenset({PT_PCMU, PT_PCMA})
+PAYLOAD_TYPES: Final = frozenset({PT_PCMU, PT_PCMA, PT_G722})
 RECORD: Final = struct.Struct("<BBIH")
 _FIXED: Final = struct.Struct("<4sBIQB")
 _RECORD_DTYPE: Final = np.dtype([("leg", "u1"), ("pt", "u1"), ("offset", "<u4"), ("len", "<u2")])
@@ -130,7 +142,9 @@ class CaptureWriter:
         if not 0 <= leg < len(self.header.legs):
             raise CaptureFormatError(f"leg {leg} not in the header's {len(self.header.legs)}")
         if payload_type not in PAYLOAD_TYPES:
-            raise CaptureFormatError(f"payload type {payload_type} is neither PCMU nor PCMA")
+            raise CaptureFormatError(
+                f"payload type {payload_type} is not PCMU (0), PCMA (8) or G.722 (9)"
+            )
         if not 0 <= offset < 1 << 32:
             raise CaptureFormatError(f"offset {offset} does not fit a u32")
         if not 0 < len(payload) < 1 << 16:

@@ -4,6 +4,12 @@ The index (a few bytes per record) is the only thing proportional to the call's 
 memory; payloads are read per window, so a 4-hour call renders in the same memory as a 1-minute
 one. Each leg's records are ordered by timeline offset and made disjoint first, which turns
 "where does this window's audio come from" into two binary searches.
+
+G.711 records are stateless and decode by table lookup, window by window. G.722 records are
+ADPCM, where every byte depends on the ones before it, so a leg's G.722 records are decoded once
+each, in timeline order, through one decoder kept for the whole leg (``media.g722``); a window
+decodes a little past its end because the 16 → 8 kHz filter looks ahead. A leg may mix both
+families (a re-INVITE changing codec): each record is rendered by its own family at its own place.
 """
 
 from __future__ import annotations
@@ -21,7 +27,9 @@ from numpy.typing import NDArray
 from callrec.media.capture import CaptureIndex, read_index
 from callrec.media.chunk import LegChunk, mix
 from callrec.media.decode import AudioDecodeError, decode_file
+from callrec.media.errors import CaptureFormatError
 from callrec.media.g711 import ALAW_TO_PCM, PT_PCMA, ULAW_TO_PCM
+from callrec.media.g722 import LOOKAHEAD, PT_G722, G722Decoder, WidebandLeg
 
 __all__ = ["AudioDecodeError", "LegChunk", "decode_file", "render_capture"]
 
@@ -45,7 +53,7 @@ class _LegPlan:
     start: NDArray[np.int64]
     length: NDArray[np.uint16]
     file_pos: NDArray[np.int64]
-    alaw: NDArray[np.bool_]
+    payload_type: NDArray[np.uint8]
 
     @classmethod
     def build(cls, index: CaptureIndex, leg: int) -> _LegPlan:
@@ -55,7 +63,7 @@ class _LegPlan:
         del mine
         n = len(order)
         start, length = np.empty(n, np.int64), np.empty(n, np.uint16)
-        file_pos, alaw = np.empty(n, np.int64), np.empty(n, np.bool_)
+        file_pos, payload_type = np.empty(n, np.int64), np.empty(n, np.uint8)
         kept = 0
         covered = 0  # the timeline up to here already has audio from earlier records
         # In slices so the temporaries stay small next to the plan itself.
@@ -71,9 +79,16 @@ class _LegPlan:
             start[kept : kept + k] = trimmed[keep]
             length[kept : kept + k] = (end - trimmed)[keep]
             file_pos[kept : kept + k] = (index.file_pos[rows] + (trimmed - first))[keep]
-            alaw[kept : kept + k] = index.payload_type[rows][keep] == PT_PCMA
+            payload_type[kept : kept + k] = index.payload_type[rows][keep]
             kept += k
-        return cls(start[:kept], length[:kept], file_pos[:kept], alaw[:kept])
+        return cls(start[:kept], length[:kept], file_pos[:kept], payload_type[:kept])
+
+    def only(self, keep: NDArray[np.bool_]) -> _LegPlan:
+        """The records where ``keep`` is true (still sorted and disjoint)."""
+        if keep.all():
+            return self
+        return _LegPlan(self.start[keep], self.length[keep], self.file_pos[keep],
+                        self.payload_type[keep])  # fmt: skip
 
     @property
     def timeline_end(self) -> int:
@@ -89,6 +104,41 @@ class _LegPlan:
         return slice(lo, max(lo, hi))
 
 
+@dataclass(slots=True)
+class _Leg:
+    """A leg's records split by codec family, with the G.722 decoding state carried between
+    windows: ``cursor`` is the first G.722 record not yet decoded."""
+
+    narrow: _LegPlan  # G.711
+    wide: _LegPlan  # G.722
+    decoder: G722Decoder | None = None
+    wideband: WidebandLeg | None = None
+    cursor: int = 0
+
+    @classmethod
+    def build(cls, index: CaptureIndex, leg: int) -> _Leg:
+        plan = _LegPlan.build(index, leg)
+        wide = plan.payload_type == PT_G722
+        if not wide.any():
+            return cls(plan, plan.only(wide))
+        if index.header.sample_rate != 8000:
+            raise CaptureFormatError(
+                f"G.722 records need an 8000 Hz timeline, the header says "
+                f"{index.header.sample_rate} Hz"
+            )
+        return cls(plan.only(~wide), plan.only(wide), G722Decoder(), WidebandLeg())
+
+    @property
+    def timeline_end(self) -> int:
+        return max(self.narrow.timeline_end, self.wide.timeline_end)
+
+    def wide_span(self, stop: int) -> slice:
+        """The G.722 records to decode before samples up to ``stop`` can be handed out: all not
+        yet decoded that start before ``stop`` plus the decimation filter's look-ahead."""
+        hi = int(np.searchsorted(self.wide.start, stop + LOOKAHEAD, side="left"))
+        return slice(self.cursor, max(self.cursor, hi))
+
+
 def render_capture(path: str | os.PathLike[str], window_s: float = 30.0) -> Iterator[LegChunk]:
     """Yield the capture's full timeline in windows of ``window_s`` (the last may be shorter).
 
@@ -100,22 +150,51 @@ def render_capture(path: str | os.PathLike[str], window_s: float = 30.0) -> Iter
         raise ValueError(f"window_s must be positive, not {window_s}")
     index = read_index(path)
     window = max(1, round(window_s * index.header.sample_rate))
-    plans = [_LegPlan.build(index, leg) for leg in range(len(index.header.legs))]
-    return _render(path, plans, window)  # the index is dropped: the plans are all we need
+    legs = [_Leg.build(index, leg) for leg in range(len(index.header.legs))]
+    return _render(path, legs, window)  # the index is dropped: the plans are all we need
 
 
-def _render(path: str | os.PathLike[str], plans: list[_LegPlan], window: int) -> Iterator[LegChunk]:
-    total = max(plan.timeline_end for plan in plans)
+def _render(path: str | os.PathLike[str], legs: list[_Leg], window: int) -> Iterator[LegChunk]:
+    total = max(leg.timeline_end for leg in legs)
+    plans = [leg.narrow for leg in legs] + [leg.wide for leg in legs]
     with open(path, "rb", buffering=0) as f:
         for begin in range(0, total, window):
             stop = min(begin + window, total)
-            spans = [plan.window(begin, stop) for plan in plans]
+            spans = [leg.narrow.window(begin, stop) for leg in legs]
+            spans += [leg.wide_span(stop) for leg in legs]
             buffer, where = _read_payloads(f, plans, spans)
-            legs = tuple(
-                _render_leg(plan, span, buffer, pos, begin, stop)
-                for plan, span, pos in zip(plans, spans, where, strict=True)
-            )
-            yield LegChunk(start=begin, legs=legs, mono=mix(legs))
+            rendered = tuple(
+                _render_mixed(leg, spans[i], spans[len(legs) + i], buffer,
+                              where[i], where[len(legs) + i], begin, stop)
+                for i, leg in enumerate(legs)
+            )  # fmt: skip
+            yield LegChunk(start=begin, legs=rendered, mono=mix(rendered))
+
+
+def _render_mixed(
+    leg: _Leg, narrow: slice, wide: slice, buffer: NDArray[np.uint8],
+    narrow_pos: NDArray[np.int64], wide_pos: NDArray[np.int64], begin: int, stop: int,
+) -> NDArray[np.int16]:  # fmt: skip
+    pcm = _render_leg(leg.narrow, narrow, buffer, narrow_pos, begin, stop)
+    if leg.decoder is None or leg.wideband is None:
+        return pcm
+    wideband = _render_wide(leg, leg.decoder, leg.wideband, wide, buffer, wide_pos, begin, stop)
+    # The families' records are disjoint: the (saturating) sum puts each where it belongs.
+    return wideband if not len(leg.narrow.start) else mix([pcm, wideband])
+
+
+def _render_wide(
+    leg: _Leg, decoder: G722Decoder, wideband: WidebandLeg, span: slice,
+    buffer: NDArray[np.uint8], pos: NDArray[np.int64], begin: int, stop: int,
+) -> NDArray[np.int16]:  # fmt: skip
+    """Decode the leg's next G.722 records as one stream, then hand out ``begin .. stop``."""
+    start = leg.wide.start[span]
+    if len(start):
+        lengths = leg.wide.length[span].astype(np.int64)
+        codes = buffer[_ranges(pos, lengths)]
+        wideband.add(start, lengths, decoder.decode(codes.tobytes()))
+        leg.cursor = span.stop
+    return wideband.take(begin, stop)
 
 
 def _read_payloads(
@@ -159,9 +238,10 @@ def _render_leg(
     begin: int,
     stop: int,
 ) -> NDArray[np.int16]:
-    start, alaw = plan.start[span], plan.alaw[span]
+    start = plan.start[span]
     if not len(start):
         return np.zeros(stop - begin, np.int16)
+    alaw = plan.payload_type[span] == PT_PCMA
     # Decode the selected records whole, on an extended stretch that starts at the first one,
     # then cut the window out: only the first and last record can straddle its edges.
     lengths = plan.length[span].astype(np.int64)

@@ -11,12 +11,14 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from callrec.media.capture import CaptureHeader, CaptureWriter
+from callrec.media.capture import PAYLOAD_TYPES, CaptureHeader, CaptureWriter
 from callrec.media.dtmf import Digit, DtmfDetector, DtmfError
 from callrec.media.rtp import RtpError, parse_header
 from callrec.media.timeline import LegTimeline, TimelineStats
 
-G711 = frozenset({0, 8})  # the payload types a CREC capture stores
+# What a CREC capture stores: G.711 and G.722. All have an 8000 Hz RTP clock and one payload
+# byte per tick, so the timeline places them alike and a leg may change between them.
+RECORDED = PAYLOAD_TYPES
 FLUSH_EVERY_S = 1.0
 
 
@@ -64,7 +66,7 @@ class CallRecorder:
             return
         if pt == leg.dtmf_payload_type:
             self._dtmf(leg, ts, bool(data[1] >> 7), data[start:end])
-        elif pt in G711:
+        elif pt in RECORDED:
             offset = leg.timeline.place(ssrc, seq, ts, end - start, now_s)
             if offset is not None:
                 if leg.anchor is None:

@@ -33,7 +33,7 @@ from callrec.worker.runtime import Runtime
 
 log = get_logger("callrec.srs")
 ALLOW = "INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE"
-SUPPORTED_CODECS = ("PCMU", "PCMA", "telephone-event")
+SUPPORTED_CODECS = ("PCMU", "PCMA", "G722", "telephone-event")
 
 
 @dataclass
