@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     # The SIPREC recording server inside `callrec run` (`callrec media` takes options instead).
     sip_port: int = Field(default=5060, ge=0, le=65535)  # 0: no media server in `run`
     rtp_ports: str = Field(default="20000-29999", pattern=r"^\d+-\d+$")
+    # Text-to-speech announcements and prompts: the longest message accepted (the brief gives 450
+    # and 2,000; issue 5 takes 2,000).
+    tts_max_chars: int = Field(default=2000, ge=1, le=100_000)
 
     @field_validator("data_dir")
     @classmethod
