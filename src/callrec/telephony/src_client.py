@@ -7,11 +7,10 @@ from __future__ import annotations
 import asyncio
 import secrets
 import struct
-import time
 from dataclasses import dataclass
 
 from callrec.media import g711
-from callrec.media.synth import CALLEE, CALLER, FRAME, talk_plan, voice
+from callrec.media.synth import FRAME
 from callrec.telephony.sdp import SessionDescription
 from callrec.telephony.sip import (
     BodyPart,
@@ -22,6 +21,7 @@ from callrec.telephony.sip import (
     build_multipart,
     parse_message,
 )
+from callrec.telephony.ua.audio import conversation, pace
 
 _METADATA = """<?xml version="1.0" encoding="UTF-8"?>
 <recording xmlns="urn:ietf:params:xml:ns:recording:1">
@@ -134,16 +134,13 @@ async def _stream(
     call: DemoCall, transports: list[asyncio.BaseTransport], targets: list[tuple[str, int]]
 ) -> None:
     """Real-time 20 ms packets on both streams, paced on the clock (no drift)."""
-    plan = talk_plan(call.seconds, call.seed)
-    legs = [
-        g711.encode(0, voice(party, 0, len(plan) * FRAME, plan == index))
-        for index, party in enumerate((CALLER, CALLEE))
-    ]
+    legs = [g711.encode(0, track.samples) for track in conversation(call.seconds, call.seed)]
     ssrcs = [int.from_bytes(secrets.token_bytes(4), "big") for _ in legs]
-    start = time.monotonic()
-    for f in range(len(plan)):
+
+    def tick(f: int) -> None:
         for leg, (transport, target) in enumerate(zip(transports, targets, strict=True)):
             header = struct.pack("!BBHII", 0x80, 0, (f + 1) & 0xFFFF, f * FRAME, ssrcs[leg])
             payload = legs[leg][f * FRAME : (f + 1) * FRAME]
             transport.sendto(header + payload, target)  # type: ignore[attr-defined]
-        await asyncio.sleep(max(0.0, start + (f + 1) * 0.02 - time.monotonic()))
+
+    await pace(len(legs[0]) // FRAME, tick)
