@@ -10,7 +10,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from callrec.calls.schemas import CallCreate, ParticipantIn, SegmentIn
@@ -286,3 +286,11 @@ def recover_spool(rt: Runtime, spool: Path) -> int:
             recovered += 1
         path.unlink(missing_ok=True)
     return recovered
+
+
+def discard_capture(rt: Runtime, ref: CaptureRef) -> None:
+    """The SRC cancelled the INVITE while it was being decided: the recording session never
+    started, so the call, segment and recording rows made for it go (nothing else refers to
+    them yet; the database cascades from the call)."""
+    with session_scope(rt.sessionmaker) as session:
+        session.execute(delete(Call).where(Call.id == ref.call_id, Call.org_id == ref.org_id))

@@ -146,6 +146,8 @@ class RecordingServer:
             _parties(metadata), metadata_xml, started,
         )  # fmt: skip
         if tx.cancelled:
+            if opened.ref is not None:
+                await asyncio.to_thread(capture_store.discard_capture, self.rt, opened.ref)
             return
         if not opened.decision.record or opened.ref is None:
             log.info("srs.not_recorded", call_id=request.call_id,
