@@ -20,6 +20,7 @@ from callrec import __version__
 from callrec.access.endpoints import router as access_router
 from callrec.access.ratelimit import LoginLimiter
 from callrec.calls.endpoints import router as calls_router
+from callrec.consent.endpoints import router as consent_router
 from callrec.directory.endpoints import router as directory_router
 from callrec.directory.recording_endpoints import router as settings_router
 from callrec.kit.errors import CallrecError
@@ -68,6 +69,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         settings_router,
         calls_router,
         recordings_router,
+        consent_router,
     ):
         app.include_router(router, prefix=API_PREFIX)
     _add_probes(app, registry)

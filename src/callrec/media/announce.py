@@ -106,7 +106,7 @@ class Prepared:
 def decode_mp3(data: bytes, max_bytes: int = MAX_MP3_BYTES) -> tuple[NDArray[np.float64], int]:
     """Validate an MP3 upload and decode it to mono float samples in [-1, 1] at its own rate.
 
-    Raises Mp3Rejected with a code: ``empty``, ``too_large``, ``not_mp3``, ``wrong_layer``,
+    Raises Mp3Rejected with a code: ``empty``, ``too_large``, ``wrong_format``, ``wrong_layer``,
     ``too_short``, ``truncated`` or ``corrupt``.
     """
     if not data:
@@ -137,7 +137,7 @@ def _skip_id3(data: bytes) -> int:
         flags = data[pos + 5]
         size_bytes = data[pos + 6 : pos + 10]
         if any(b & 0x80 for b in size_bytes):
-            raise Mp3Rejected("not_mp3", "the ID3 tag's size is malformed")
+            raise Mp3Rejected("wrong_format", "the ID3 tag's size is malformed")
         size = _syncsafe(size_bytes)
         pos += 10 + size + (10 if flags & 0x10 else 0)
     while pos < len(data) and data[pos] == 0:
@@ -176,24 +176,24 @@ def _check_frames(data: bytes, start: int) -> _Frame:
     """Four consecutive Layer III headers from ``start``, all of one version and rate."""
     first = _parse_frame(data[start : start + 4])
     if first is None:
-        raise Mp3Rejected("not_mp3", f"not an MP3 file: {_what_it_is(data, start)}")
+        raise Mp3Rejected("wrong_format", f"not an MP3 file: {_what_it_is(data, start)}")
     if first.layer != 1:
         # A lone header-like pair of bytes is no proof: FFmpeg must find that layer too.
         if _ffmpeg_codec(data) in ("mp1", "mp2", "mp1float", "mp2float"):
             raise Mp3Rejected(
                 "wrong_layer", f"MPEG audio {_LAYER_NAMES[first.layer]}, not Layer III (MP3)"
             )
-        raise Mp3Rejected("not_mp3", f"not an MP3 file: {_what_it_is(data, start)}")
+        raise Mp3Rejected("wrong_format", f"not an MP3 file: {_what_it_is(data, start)}")
     pos = start
     frame_or_none: _Frame | None = first
     for index in range(_HEADERS_IN_A_ROW):
         if frame_or_none is None or frame_or_none.layer != 1:
             raise Mp3Rejected(
-                "not_mp3", f"frame {index + 1} does not follow frame {index}: not a clean MP3"
+                "wrong_format", f"frame {index + 1} does not follow frame {index}: not a clean MP3"
             )
         frame = frame_or_none
         if (frame.version, frame.rate) != (first.version, first.rate):
-            raise Mp3Rejected("not_mp3", "the frame headers change version or sample rate")
+            raise Mp3Rejected("wrong_format", "the frame headers change version or sample rate")
         pos += frame.size
         if index + 1 < _HEADERS_IN_A_ROW:
             if pos + 4 > len(data):
@@ -271,10 +271,10 @@ def _decode(data: bytes) -> tuple[NDArray[np.float64], int, int, int]:
     try:
         container = av.open(io.BytesIO(data), mode="r")
     except (av.error.FFmpegError, OSError, UnicodeDecodeError) as exc:
-        raise Mp3Rejected("not_mp3", f"not an MP3 file: {exc}") from exc
+        raise Mp3Rejected("wrong_format", f"not an MP3 file: {exc}") from exc
     with container:
         if container.format.name != "mp3" or not container.streams.audio:
-            raise Mp3Rejected("not_mp3", f"not an MP3 file: {container.format.name} content")
+            raise Mp3Rejected("wrong_format", f"not an MP3 file: {container.format.name} content")
         stream = container.streams.audio[0]
         if stream.codec_context.name not in ("mp3", "mp3float"):
             raise Mp3Rejected(

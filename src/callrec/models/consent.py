@@ -29,6 +29,9 @@ class NoAnswer(StrEnum):
     DO_NOT_RECORD = "do_not_record"
 
 
+DEFAULT_ASK_TIMEOUT_S = 10
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -73,6 +76,6 @@ class ConsentSettings(Base):
     # None: the built-in prompt in the voice's language.
     ask_prompt_text: Mapped[str | None] = mapped_column(Text, default=None)
     prompt_voice: Mapped[str | None] = mapped_column(String(64), default=None)  # None: English
-    ask_timeout_s: Mapped[int] = mapped_column(default=10)
+    ask_timeout_s: Mapped[int] = mapped_column(default=DEFAULT_ASK_TIMEOUT_S)
     no_answer: Mapped[NoAnswer] = mapped_column(str_enum(NoAnswer), default=NoAnswer.RECORD)
     updated_at: Mapped[datetime] = mapped_column(default=_now)
