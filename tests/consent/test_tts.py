@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -192,3 +195,48 @@ def test_close_stops_the_workers_and_refuses_new_work(engine: TtsEngine) -> None
         os.kill(pid, 0)
     with pytest.raises(TtsError, match="shut down"):
         engine.render(TtsRequest(SENTENCE, "en-us", 5, 5, "male"))
+
+
+def test_a_script_without_a_main_guard_renders_and_exits_cleanly(tmp_path: Path) -> None:
+    script = tmp_path / "announce.py"  # no `if __name__ == "__main__"`: must not matter
+    script.write_text(
+        "from callrec.consent import tts\n"
+        "out = tts.render(tts.TtsRequest('Hello there.', 'en-us', 5, 5, 'male'))\n"
+        "print(tts.engine().worker_pids()[0], len(out.pcm))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-W", "error", str(script)], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    pid, size = map(int, done.stdout.split())
+    assert size > 20_000
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)  # the worker was stopped and reaped at interpreter exit
+
+
+def test_a_forked_process_starts_its_own_worker() -> None:
+    request = TtsRequest(SENTENCE, "en-us", 5, 5, "female")
+    say()
+    [parent_worker] = tts.engine().worker_pids()
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - runs in the forked child
+        try:
+            out = tts.render(request)
+            report = f"{tts.engine().worker_pids()[0]} {len(out.pcm)}"
+            tts.shutdown()
+        except BaseException as exc:
+            report = f"error {exc!r}"
+        os.write(write, report.encode())
+        os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as pipe:
+        report = pipe.read()
+    os.waitpid(child, 0)
+    assert not report.startswith("error"), report
+    child_worker, size = report.split()
+    assert int(child_worker) != parent_worker
+    assert int(size) > 50_000
+    assert tts.engine().worker_pids() == [parent_worker]  # ours is untouched and still answers
+    assert f0(tts.render(request)) > 150

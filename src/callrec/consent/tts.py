@@ -10,6 +10,8 @@ Parameters map onto espeak-ng as measured in ``notes/audio.md``:
   pitch 0-9 → espeak pitch ``round(p * 99 / 9)`` (0-99; 50 is the voice's normal pitch)
   rate 0-9 → ``80 + 20 * r`` words per minute
   gender  → the voice variant ``+m3`` (male) or ``+f3`` (female)
+Voice ids are espeak-ng's voice file names, lower-cased ("en-us", "fr-be"; British English is
+"en"); they are not BCP-47 tags.
 """
 
 from __future__ import annotations
@@ -23,20 +25,16 @@ import sys
 import threading
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
-from pathlib import Path
 from typing import Any, Literal
 
 import espeakng_loader  # type: ignore[import-untyped]  # the wheel ships no type hints
 
-import callrec
 from callrec.consent import tts_worker
 
-GENDER_VARIANTS = {"male": "m3", "female": "f3"}
-DEFAULT_TIMEOUT_S = 60.0  # 2,000 characters take well under a second; a loaded box, a few
-START_TIMEOUT_S = 60.0  # interpreter start + espeak-ng initialisation
-
-
 Gender = Literal["male", "female"]
+GENDER_VARIANTS: dict[str, str] = {"male": "m3", "female": "f3"}
+DEFAULT_TIMEOUT_S = 60.0  # 2,000 characters take ~0.2 s; this only catches a hung engine
+START_TIMEOUT_S = 60.0  # interpreter start + espeak-ng initialisation (~0.1 s)
 
 
 class TtsError(ValueError):
@@ -85,24 +83,37 @@ def voice_id(identifier: str) -> str:
 class _WorkerGone(Exception):
     """The worker process died or stopped answering; it has been killed."""
 
+    def __init__(self, message: str, *, crashed: bool) -> None:
+        super().__init__(message)
+        self.crashed = crashed  # it died (worth one retry), rather than hung (not worth another)
+
+
+_DOING = {"render": "rendering", "voices": "listing voices"}
+
+
+# The child loads tts_worker.py by path in isolated mode (-I): it needs only the standard
+# library, does not import callrec's packages, and ignores PYTHON* variables. subprocess rather
+# than multiprocessing's spawn, which re-runs the parent's __main__ in the child and fails when
+# a caller's script has no `if __name__ == "__main__"` guard.
+_BOOT = (
+    "import importlib.util as u, sys;"
+    "s = u.spec_from_file_location('callrec_tts_worker', sys.argv[1]);"
+    "m = sys.modules[s.name] = u.module_from_spec(s); s.loader.exec_module(m);"
+    "m.main(sys.argv[2:])"
+)
+
 
 class _Worker:
-    """One engine process and the parent's end of its socket.
-
-    Started with ``subprocess`` rather than ``multiprocessing``'s spawn context: spawn re-runs
-    the parent's ``__main__`` in the child, which breaks (or recurses) when a caller's script has
-    no ``if __name__ == "__main__"`` guard. The child only imports ``tts_worker``.
-    """
+    """One engine process and the parent's end of its socket."""
 
     def __init__(self, start_timeout_s: float) -> None:
         ours, theirs = socket.socketpair()
         with ours, theirs:
             self._process = subprocess.Popen(
-                [sys.executable, "-c", _BOOT, str(theirs.fileno()),
+                [sys.executable, "-I", "-c", _BOOT, tts_worker.__file__, str(theirs.fileno()),
                  espeakng_loader.get_library_path(), espeakng_loader.get_data_path()],
                 pass_fds=(theirs.fileno(),),
                 stdin=subprocess.DEVNULL,
-                env=_child_env(),
             )  # fmt: skip
             self._conn = Connection(ours.detach())
         self._dead = False
@@ -124,19 +135,23 @@ class _Worker:
             self._conn.send(message)
         except OSError as exc:
             self.kill()
-            raise _WorkerGone(f"the TTS worker is gone ({exc})") from exc
-        return self._answer(timeout_s, message[0])
+            raise _WorkerGone(f"the TTS worker is gone ({exc})", crashed=True) from exc
+        return self._answer(timeout_s, _DOING.get(message[0], message[0]))
 
     def _answer(self, timeout_s: float, what: str) -> Any:
         try:
             if not self._conn.poll(timeout_s):
                 self.kill()
-                raise _WorkerGone(f"the TTS engine did not answer within {timeout_s:g} s ({what})")
+                raise _WorkerGone(
+                    f"the TTS engine did not answer within {timeout_s:g} s ({what})", crashed=False
+                )
             kind, payload = self._conn.recv()
         except (EOFError, OSError) as exc:
             self.kill()
             code = self._process.returncode
-            raise _WorkerGone(f"the TTS worker exited while {what} (exit code {code})") from exc
+            raise _WorkerGone(
+                f"the TTS worker exited while {what} (exit code {code})", crashed=True
+            ) from exc
         if kind == "error":
             raise TtsError(str(payload))
         return payload
@@ -162,16 +177,10 @@ class _Worker:
             self._process.kill()
         self._process.wait()
 
-
-_BOOT = "import sys; from callrec.consent.tts_worker import main; main(sys.argv[1:])"
-
-
-def _child_env() -> dict[str, str]:
-    """The parent's environment, with callrec importable even when it is not installed."""
-    env = dict(os.environ)
-    root = str(Path(callrec.__file__).resolve().parents[1])
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
-    return env
+    def disown(self) -> None:
+        """In a forked child: drop our copy of the socket; the process belongs to the parent."""
+        self._dead = True
+        self._conn.close()
 
 
 class TtsEngine:
@@ -189,50 +198,57 @@ class TtsEngine:
         self.timeout_s = timeout_s
         self._start_timeout_s = start_timeout_s
         # One slot per worker; None is a slot whose process is not started (yet, or again).
-        self._slots: queue.LifoQueue[_Worker | None] = queue.LifoQueue()
+        self._slots: queue.SimpleQueue[_Worker | None] = queue.SimpleQueue()
         for _ in range(workers):
             self._slots.put(None)
-        self._workers = workers
+        self._size = workers
         self._lock = threading.Lock()
+        self._live: set[_Worker] = set()
         self._voices: dict[str, tuple[Voice, str]] | None = None
+        self._voices_lock = threading.Lock()
         self._closed = False
 
-    # -- public API --------------------------------------------------------------------------
-
     def list_voices(self) -> list[Voice]:
+        """The voices that speak (language and accent), sorted by name. Cached."""
         return [voice for voice, _ in self._voice_table().values()]
 
     def render(self, request: TtsRequest, *, timeout_s: float | None = None) -> Rendered:
+        """Synthesise ``request``; raises TtsError for bad input or an engine failure."""
         identifier = self._validate(request)
-        job = tts_worker.Job(
-            text=request.text,
-            voice=f"{identifier}+{GENDER_VARIANTS[request.gender]}",
-            pitch=espeak_pitch(request.pitch),
-            rate=espeak_rate(request.rate),
+        message = (
+            "render",
+            request.text,
+            f"{identifier}+{GENDER_VARIANTS[request.gender]}",
+            espeak_pitch(request.pitch),
+            espeak_rate(request.rate),
         )
-        pcm, sample_rate = self._run(("render", job), timeout_s)
+        pcm, sample_rate = self._run(message, timeout_s)
         return Rendered(pcm=pcm, sample_rate=sample_rate)
 
     def worker_pids(self) -> list[int]:
-        """Process ids of the running workers that are idle right now (for operators and tests)."""
+        """Process ids of the running workers (for operators and tests)."""
         with self._lock:
-            slots = [self._slots.get_nowait() for _ in range(self._slots.qsize())]
-            for slot in reversed(slots):
-                self._slots.put(slot)
-        return [w.pid for w in slots if w is not None and w.alive()]
+            return sorted(w.pid for w in self._live if w.alive())
 
     def close(self) -> None:
-        """Stop every worker; waits for renders in progress to finish."""
+        """Stop every worker, after the renders in progress; later calls raise TtsError."""
         with self._lock:
             if self._closed:
                 return
             self._closed = True
-        for _ in range(self._workers):
+        for _ in range(self._size):
             slot = self._slots.get()
             if slot is not None:
                 slot.stop()
+                self._forget(slot)
+            self._slots.put(None)  # a thread still waiting for a slot wakes and sees `closed`
 
-    # -- internals ---------------------------------------------------------------------------
+    def _disown(self) -> None:
+        # Only after a fork, where this thread is the only one: the locks may be held by threads
+        # that no longer exist, so do not take them.
+        self._closed = True
+        for worker in self._live:
+            worker.disown()
 
     def _validate(self, request: TtsRequest) -> str:
         for field, value in (("pitch", request.pitch), ("rate", request.rate)):
@@ -240,7 +256,7 @@ class TtsEngine:
                 raise TtsError(f"{field} must be an integer from 0 to 9, not {value!r}")
         if request.gender not in GENDER_VARIANTS:
             raise TtsError(f"gender must be 'male' or 'female', not {request.gender!r}")
-        if not request.text.strip():
+        if not isinstance(request.text, str) or not request.text.strip():
             raise TtsError("the text is empty")
         if "\x00" in request.text:
             raise TtsError("the text contains a NUL character")
@@ -254,39 +270,67 @@ class TtsEngine:
         return entry[1]
 
     def _voice_table(self) -> dict[str, tuple[Voice, str]]:
-        table = self._voices
-        if table is None:
-            entries: list[tts_worker.VoiceEntry] = self._run(("voices",), None)[0]
-            table = {}
-            for entry in sorted(entries, key=lambda e: (e.name.casefold(), e.identifier)):
-                vid = voice_id(entry.identifier)
-                table[vid] = (Voice(id=vid, name=entry.name, language=vid.split("-")[0]),
-                              entry.identifier)  # fmt: skip
-            self._voices = table
-        return table
+        """Our id → (Voice, espeak-ng identifier), loaded once from a worker."""
+        with self._voices_lock:
+            if self._voices is None:
+                entries: list[tuple[str, str]] = self._run(("voices",), None)[0]
+                table: dict[str, tuple[Voice, str]] = {}
+                for identifier, name in sorted(entries, key=lambda e: (e[1].casefold(), e[0])):
+                    vid = voice_id(identifier)
+                    table[vid] = (Voice(vid, name, vid.split("-")[0]), identifier)
+                self._voices = table
+            return self._voices
 
     def _run(self, message: tuple[Any, ...], timeout_s: float | None) -> tuple[Any, int]:
-        """Send one request to an idle worker; returns (payload, sample rate)."""
-        if self._closed:
-            raise TtsError("the TTS engine is shut down")
+        """Send one request to an idle worker; returns (payload, sample rate).
+
+        A worker found dead mid-request (killed, out of memory, a crash) is replaced and the
+        request tried once more on the new one; a second crash or a timeout is an error.
+        """
+        for attempt in (1, 2):
+            try:
+                return self._run_once(message, timeout_s)
+            except _WorkerGone as exc:
+                if not exc.crashed or attempt == 2:
+                    raise TtsError(str(exc)) from exc
+        raise AssertionError("unreachable")
+
+    def _run_once(self, message: tuple[Any, ...], timeout_s: float | None) -> tuple[Any, int]:
         worker = self._slots.get()
         try:
-            if worker is None or not worker.alive():
-                if worker is not None:
-                    worker.kill()  # died between requests: reap it, start afresh
+            if self._closed:
+                raise TtsError("the TTS engine is shut down")
+            if worker is not None and not worker.alive():
+                worker.kill()  # died between requests: reap it, start afresh
+                self._forget(worker)
                 worker = None
-                worker = _Worker(self._start_timeout_s)
+            if worker is None:
+                worker = self._start()
             payload = worker.call(message, self.timeout_s if timeout_s is None else timeout_s)
             return payload, worker.sample_rate
-        except _WorkerGone as exc:
-            worker = None
-            raise TtsError(str(exc)) from exc
         finally:
+            if worker is not None and not worker.alive():
+                self._forget(worker)
+                worker = None
             self._slots.put(worker)
+
+    def _start(self) -> _Worker:
+        try:
+            worker = _Worker(self._start_timeout_s)
+        except _WorkerGone as exc:
+            raise TtsError(f"the TTS engine cannot start: {exc}") from exc  # no retry loop
+        with self._lock:
+            self._live.add(worker)
+        return worker
+
+    def _forget(self, worker: _Worker) -> None:
+        with self._lock:
+            self._live.discard(worker)
 
 
 _default: TtsEngine | None = None
 _default_lock = threading.Lock()
+_inherited: list[TtsEngine] = []  # engines of a parent we were forked from: never used here
 
 
 def engine() -> TtsEngine:
@@ -299,7 +343,7 @@ def engine() -> TtsEngine:
 
 
 def list_voices() -> list[Voice]:
-    """Every voice of the engine (language and accent), sorted by name. Cached."""
+    """Every voice of the engine that speaks (language and accent), sorted by name. Cached."""
     return engine().list_voices()
 
 
@@ -317,4 +361,16 @@ def shutdown() -> None:
         current.close()
 
 
+def _after_fork_in_child() -> None:
+    # A forked process must not talk to its parent's workers over the inherited sockets (the
+    # answers would be read by whichever process reads first): it starts its own on demand.
+    global _default, _default_lock
+    _default_lock = threading.Lock()
+    if _default is not None:
+        _default._disown()
+        _inherited.append(_default)  # kept alive so its process handles are never finalised
+        _default = None
+
+
 atexit.register(shutdown)
+os.register_at_fork(after_in_child=_after_fork_in_child)

@@ -2,18 +2,21 @@
 
 espeak-ng keeps its voice, parameters and output buffers in process-global state, so the engine
 only ever runs here, in a dedicated child process that ``callrec.consent.tts`` starts and talks
-to over a socket (``multiprocessing.connection.Connection`` framing). Nothing else in callrec
-calls this module directly.
+to over a socket (``multiprocessing.connection.Connection`` framing). The child loads this file
+by path, so it imports only the standard library. Nothing else in callrec calls it directly.
 
-Wire protocol (pickled tuples):
+Wire protocol (pickled tuples of built-in types, so neither side needs the other's classes):
   child → parent once at start:  ("ready", sample_rate) | ("error", message)
-  parent → child:                ("voices",) | ("render", Job) | None (stop)
-  child → parent per request:    ("ok", payload) | ("error", message)
+  parent → child:                ("voices",)
+                                 | ("render", text, voice[+variant], espeak pitch, words/min)
+                                 | None (stop)
+  child → parent per request:    ("ok", [(identifier, name), ...] | pcm bytes) | ("error", message)
 """
 
 from __future__ import annotations
 
 import ctypes
+import signal
 import sys
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
@@ -60,14 +63,6 @@ class VoiceEntry:
     identifier: str  # espeak-ng's own identifier, e.g. "gmw/en-US"
     name: str  # e.g. "English (America)"
     languages: tuple[str, ...]  # in the engine's order, e.g. ("en-us", "en")
-
-
-@dataclass(frozen=True)
-class Job:
-    text: str
-    voice: str  # an espeak-ng identifier, optionally with "+variant"
-    pitch: int  # espeak units, 0-100
-    rate: int  # words per minute, 80-450
 
 
 def _read_languages(address: int | None) -> tuple[str, ...]:
@@ -159,18 +154,19 @@ class Espeak:
         name = dictionary or language
         return name is None or (self._data_path / f"{name}_dict").is_file()
 
-    def synthesize(self, job: Job) -> bytes:
+    def synthesize(self, text: str, voice: str, pitch: int, rate: int) -> bytes:
+        """``voice``: an espeak-ng identifier, optionally "+variant"; pitch 0-100; rate in wpm."""
         # A failed voice change leaves the previous voice active: never synthesise after one.
-        if self._lib.espeak_SetVoiceByName(job.voice.encode()) != EE_OK:
-            raise EngineError(f"espeak-ng has no voice {job.voice!r}")
+        if self._lib.espeak_SetVoiceByName(voice.encode()) != EE_OK:
+            raise EngineError(f"espeak-ng has no voice {voice!r}")
         # Set after the voice: a voice change may reset them to the voice's defaults.
-        for parameter, value in ((PARAM_RATE, job.rate), (PARAM_PITCH, job.pitch)):
+        for parameter, value in ((PARAM_RATE, rate), (PARAM_PITCH, pitch)):
             if self._lib.espeak_SetParameter(parameter, value, 0) != EE_OK:
                 raise EngineError(f"espeak-ng refused parameter {parameter}={value}")
-        text = ctypes.create_string_buffer(job.text.encode("utf-8"))
+        buffer = ctypes.create_string_buffer(text.encode("utf-8"))
         self._chunks = []
         status = self._lib.espeak_Synth(
-            text, ctypes.sizeof(text), 0, POS_CHARACTER, 0, CHARS_UTF8, None, None
+            buffer, ctypes.sizeof(buffer), 0, POS_CHARACTER, 0, CHARS_UTF8, None, None
         )
         pcm, self._chunks = b"".join(self._chunks), []
         if status != EE_OK:
@@ -196,9 +192,10 @@ def _little_endian(pcm: bytes) -> bytes:
 def _handle(engine: Espeak, message: tuple[Any, ...]) -> tuple[str, Any]:
     try:
         if message[0] == "voices":
-            return "ok", engine.voices()
+            return "ok", [(v.identifier, v.name) for v in engine.voices()]
         if message[0] == "render":
-            return "ok", engine.synthesize(message[1])
+            _, text, voice, pitch, rate = message
+            return "ok", engine.synthesize(text, voice, pitch, rate)
         return "error", f"unknown request {message[0]!r}"
     except EngineError as exc:
         return "error", str(exc)
@@ -207,6 +204,8 @@ def _handle(engine: Espeak, message: tuple[Any, ...]) -> tuple[str, Any]:
 def main(argv: list[str]) -> None:
     """Entry point of the worker process: ``<socket fd> <library path> <data path>``."""
     fd, library_path, data_path = argv
+    # Ctrl+C reaches the whole process group; the parent decides when this process ends.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     serve(Connection(int(fd)), library_path, data_path)
 
 
