@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any, Literal
+from typing import Any
 
 from anyio import to_thread
 from fastapi import APIRouter, Query, Request, Response, status
@@ -32,8 +32,8 @@ from callrec.consent.service import AnnouncementService, tts_request
 from callrec.consent.settings_service import ConsentSettingsService
 from callrec.directory.schemas import Name
 from callrec.kit.deps import SessionDep
-from callrec.kit.errors import CallrecError
-from callrec.media.announce import MAX_MP3_BYTES, wav_bytes
+from callrec.kit.errors import CallrecError, Unprocessable
+from callrec.media.announce import MAX_MP3_BYTES, RATES, wav_bytes
 from callrec.models import Announcement, AnnouncementKind
 
 router = APIRouter(tags=["consent"])
@@ -185,9 +185,11 @@ def announcement_audio(
     request: Request,
     actor: ActorDep,
     session: SessionDep,
-    rate: Literal[8000, 16000] = Query(16000, description="sample rate of the WAV"),
+    rate: int = Query(16000, description="sample rate of the WAV: 8000 or 16000"),
 ) -> Response:
     """The normalised announcement as mono 16-bit PCM WAV; honours a single byte Range."""
+    if rate not in RATES:
+        raise Unprocessable("rate is 8000 or 16000", details={"field": "rate"})
     data = _service(request, session).audio(actor, announcement_id, rate)
     return _ranged(request, data, _WAV)
 
