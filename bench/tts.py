@@ -29,6 +29,7 @@ from callrec.consent import tts
 from callrec.consent.tts import TtsRequest
 
 SEED = 20261201
+MIN_CHARS, MAX_CHARS = 100, 2000
 SENTENCES = {
     "en-us": [
         "Thank you for calling.", "This call may be recorded for quality and training purposes.",
@@ -79,7 +80,8 @@ def announcement(rng: random.Random, voice: str, length: int) -> str:
     while len(text) < length:
         text += rng.choice(SENTENCES[voice]) + " "
     cut = text[:length]
-    return cut.rsplit(" ", 1)[0] if " " in cut[length // 2 :] else cut
+    trimmed = cut.rsplit(" ", 1)[0]
+    return trimmed if len(trimmed) >= MIN_CHARS else cut
 
 
 def workload(n: int) -> list[TtsRequest]:
@@ -87,7 +89,7 @@ def workload(n: int) -> list[TtsRequest]:
     voices = sorted(SENTENCES)
     return [
         TtsRequest(
-            text=announcement(rng, voice, rng.randint(100, 2000)),
+            text=announcement(rng, voice, rng.randint(MIN_CHARS, MAX_CHARS)),
             voice=voice,
             pitch=rng.randint(0, 9),
             rate=rng.randint(0, 9),

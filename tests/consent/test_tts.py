@@ -113,11 +113,35 @@ def test_pitch_and_rate_out_of_range_are_refused(field: str, value: object) -> N
 @pytest.mark.parametrize(
     ("text", "gender", "reason"),
     [("   ", "male", "empty"), ("a\x00b", "male", "NUL"), ("\ud800", "male", "Unicode"),
-     (SENTENCE, "other", "gender")],
+     ("...", "male", "no speech"), (SENTENCE, "other", "gender")],
 )  # fmt: skip
 def test_bad_text_or_gender_is_refused(text: str, gender: str, reason: str) -> None:
     with pytest.raises(TtsError, match=reason):
         tts.render(TtsRequest(text, "en-us", 5, 5, gender))  # type: ignore[arg-type]
+
+
+ENGINE_SCRIPT = """
+import sys, espeakng_loader
+from callrec.consent.tts_worker import Espeak, EngineError
+engine = Espeak(espeakng_loader.get_library_path(), espeakng_loader.get_data_path())
+french = engine.synthesize("Bonjour", "roa/fr+f3", 50, 180)
+try:
+    engine.synthesize("Hello", "xx/nowhere", 50, 180)
+except EngineError as exc:
+    print("refused:", exc)
+print(len(engine.synthesize("Hello", "gmw/en-US+m3", 50, 180)) > 0)
+"""
+
+
+def test_the_engine_refuses_an_unknown_voice_instead_of_keeping_the_previous_one() -> None:
+    # espeak-ng's SetVoiceByName fails and leaves the previous voice active; the worker checks
+    # the code and refuses rather than speaking English text with the French voice.
+    done = subprocess.run(
+        [sys.executable, "-W", "error", "-c", ENGINE_SCRIPT],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["refused: espeak-ng has no voice 'xx/nowhere'", "True"]
 
 
 def test_renders_from_many_threads_keep_their_own_parameters() -> None:
