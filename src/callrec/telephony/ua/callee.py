@@ -15,7 +15,7 @@ from callrec.telephony.dialog import Dialog
 from callrec.telephony.sdp import SdpError
 from callrec.telephony.transactions import T1, ServerTransaction
 from callrec.telephony.ua.audio import Pcm
-from callrec.telephony.ua.media import RtpLeg
+from callrec.telephony.ua.media import LegFactory, RtpLeg
 from callrec.telephony.ua.offer import answer
 from callrec.telephony.ua.signalling import SipEndpoint
 
@@ -36,6 +36,7 @@ class Answer:
 class Callee:
     endpoint: SipEndpoint
     tx: ServerTransaction
+    open_leg: LegFactory = RtpLeg.open
     leg: RtpLeg | None = None
     dialog: Dialog | None = None
     status: int | None = None
@@ -72,7 +73,7 @@ class Callee:
             self.tx.reply(how.status)
             self._end("refused", how.status)
             return
-        self.leg = await RtpLeg.open(self.endpoint.host, how.audio)
+        self.leg = await self.open_leg(self.endpoint.host, how.audio)
         try:
             body, remote, codec = answer(request.body, self.endpoint.host, self.leg.port)
         except SdpError:
@@ -164,6 +165,7 @@ class CalleeAgent:
 
     endpoint: SipEndpoint
     answering: Answering = field(default_factory=Answer)
+    open_leg: LegFactory = RtpLeg.open
     calls: list[Callee] = field(default_factory=list)
     arrived: asyncio.Queue[Callee] = field(default_factory=asyncio.Queue)
 
@@ -171,7 +173,7 @@ class CalleeAgent:
         self.endpoint.on_invite = self._on_invite
 
     async def _on_invite(self, tx: ServerTransaction) -> None:
-        callee = Callee(self.endpoint, tx)
+        callee = Callee(self.endpoint, tx, self.open_leg)
         self.calls.append(callee)
         self.arrived.put_nowait(callee)
         how = self.answering(callee) if callable(self.answering) else self.answering

@@ -20,7 +20,7 @@ from callrec.telephony.sdp import SdpError
 from callrec.telephony.sip import Headers, NameAddr, SipRequest, SipResponse, SipUri
 from callrec.telephony.transactions import ServerTransaction
 from callrec.telephony.ua.audio import Pcm
-from callrec.telephony.ua.media import Address, RtpLeg
+from callrec.telephony.ua.media import Address, LegFactory, RtpLeg
 from callrec.telephony.ua.offer import offer, remote_media
 from callrec.telephony.ua.signalling import SipEndpoint, new_tag
 
@@ -39,6 +39,7 @@ class Caller:
     from_uri: str  # e.g. "sip:+441632960101@trunk.example.com"
     audio: Pcm | None = None
     display_name: str | None = None
+    open_leg: LegFactory = RtpLeg.open  # the benchmark's legs count instead of keeping packets
     status: int | None = None  # the INVITE's final status
     provisional: list[int] = field(default_factory=list)  # 1xx statuses, in order
     early: asyncio.Event = field(default_factory=asyncio.Event)  # early media (183 + SDP)
@@ -51,7 +52,7 @@ class Caller:
     _ack: tuple[bytes, Address] | None = None
 
     async def start(self) -> None:
-        self.leg = await RtpLeg.open(self.endpoint.host, self.audio)
+        self.leg = await self.open_leg(self.endpoint.host, self.audio)
         call_id = f"{secrets.token_hex(10)}@callrec-ua"
         local = NameAddr(SipUri.parse(self.from_uri), self.display_name, {"tag": new_tag()})
         headers = Headers([

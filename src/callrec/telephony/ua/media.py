@@ -15,6 +15,7 @@ import collections
 import secrets
 import struct
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import NamedTuple, cast
 
@@ -31,6 +32,9 @@ Address = tuple[str, int]
 _HEADER = struct.Struct("!BBHII")
 _VOLUME = 10  # -10 dBm0, a typical keypad level
 _END_REPEATS = 3
+
+
+LegFactory = Callable[[str, "Pcm | None"], Awaitable["RtpLeg"]]
 
 
 class Received(NamedTuple):
