@@ -55,12 +55,14 @@ bench: install
 	$(PY) bench/processing.py
 	$(PY) bench/capture.py
 	$(PY) bench/tts.py
+	$(PY) bench/proxy.py
 
 bench-quick: install
 	$(PY) bench/policy.py --quick
 	$(PY) bench/processing.py --quick
 	$(PY) bench/capture.py --quick
 	$(PY) bench/tts.py --quick
+	$(PY) bench/proxy.py --quick
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis
