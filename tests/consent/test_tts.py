@@ -264,3 +264,28 @@ def test_a_forked_process_starts_its_own_worker() -> None:
     assert int(size) > 50_000
     assert tts.engine().worker_pids() == [parent_worker]  # ours is untouched and still answers
     assert f0(tts.render(request)) > 150
+
+
+class _Interrupted(Exception):
+    pass
+
+
+def test_an_interrupted_render_does_not_leak_its_answer_into_the_next(engine: TtsEngine) -> None:
+    long_text = "This call is recorded and kept for ninety days. " * 40
+    short_high = TtsRequest("Hello.", "en-us", 9, 5, "female")
+    engine.render(short_high)  # worker started: the alarm below hits the render itself
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise _Interrupted
+
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 0.01)
+        with pytest.raises(_Interrupted):
+            engine.render(TtsRequest(long_text, "en-us", 0, 0, "male"))
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    out = engine.render(short_high)
+    assert out.duration_s < 3  # not the long text's answer, still on its way when interrupted
+    assert f0(out) > 250

@@ -136,7 +136,15 @@ class _Worker:
         except OSError as exc:
             self.kill()
             raise _WorkerGone(f"the TTS worker is gone ({exc})", crashed=True) from exc
-        return self._answer(timeout_s, _DOING.get(message[0], message[0]))
+        try:
+            return self._answer(timeout_s, _DOING.get(message[0], message[0]))
+        except (TtsError, _WorkerGone):
+            raise  # a complete answer, or the worker is already killed
+        except BaseException:
+            # Interrupted with an answer still on its way (Ctrl+C, MemoryError): the next
+            # request would read this one's answer, so this worker is never used again.
+            self.kill()
+            raise
 
     def _answer(self, timeout_s: float, what: str) -> Any:
         try:
