@@ -224,7 +224,7 @@ BAD_INPUT = [
         "beep_interval_s",
         id="beep_on_null_interval",
     ),
-    pytest.param({"announcement": "play"}, "unprocessable", "announcement", id="announce_play"),
+    pytest.param({"announcement": "play"}, "unprocessable", "announcement_id", id="announce_play"),
     pytest.param({"volume": 11}, "invalid_payload", "volume", id="unknown_field"),
 ]
 
@@ -377,14 +377,15 @@ def test_null_for_a_setting_is_refused(
 
 
 @pytest.mark.parametrize("who", ["admin", "alice"])
-def test_an_announcement_id_cannot_be_stored_yet(
+def test_an_unknown_announcement_id_is_not_found(
     client: TestClient, world: World, as_user: AsUser, who: str
 ) -> None:
+    """Assigning announcements is tested in tests/consent/test_assignment_api.py."""
     admin = as_user("admin")
     before = all_settings(client, world, admin)
     dangling = {"announcement_id": "0197e0a0-0000-7000-8000-000000000001"}
 
     resp = client.patch(settings_path(world, "alice_user"), headers=as_user(who), json=dangling)
 
-    assert "no announcement library" in error(resp, 422, "unprocessable")["message"]
+    assert "announcement" in error(resp, 404, "not_found")["message"]
     assert all_settings(client, world, admin) == before

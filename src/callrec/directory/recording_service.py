@@ -26,6 +26,7 @@ from callrec.access.rules import (
     can_view_team_settings,
     can_view_user_settings,
 )
+from callrec.consent.repository import AnnouncementRepository
 from callrec.directory.recording_schemas import SettingsRead, SettingsUpdate, Target, WhatIfRequest
 from callrec.directory.repository import (
     DeviceRepository,
@@ -86,12 +87,10 @@ def validate_level(level: Level, values: LevelSettings, *, stored: bool = True) 
             "turning the compliance beep on needs beep_interval_s",
             details={"field": "beep_interval_s"},
         )
-    if stored and (values.announcement is AnnouncementMode.PLAY or values.announcement_id):
-        # The announcement library arrives with the consent feature; until then there is
-        # nothing an id could point at, so refuse rather than store a dangling reference.
+    if stored and values.announcement is AnnouncementMode.PLAY and not values.announcement_id:
         raise Unprocessable(
-            "announcements cannot be assigned yet: no announcement library exists",
-            details={"field": "announcement"},
+            "announcement 'play' needs announcement_id: which announcement to play",
+            details={"field": "announcement_id"},
         )
 
 
@@ -125,6 +124,9 @@ class SettingsService:
             require(can_change_compliance(actor, change))
         merged = _merge(row.level_settings(row.id), data)
         validate_level(level, merged)
+        if data.announcement_id is not None:
+            # Same org only: another org's announcement is as unknown as a missing one.
+            AnnouncementRepository(self.session).get_in_org(actor.org_id, data.announcement_id)
         for name in changes:
             setattr(row, f"rec_{name}", getattr(data, name))
         self.session.flush()
