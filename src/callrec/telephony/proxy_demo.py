@@ -111,8 +111,6 @@ async def _place(
 ) -> ProxyDemoOutcome:
     track = conversation(_length(call), call.seed)[0]
     caller = Caller(endpoint, proxy, call.callee, call.caller, audio=track)
-    loop = asyncio.get_running_loop()
-    answered_at: float | None = None
     error = None
     try:
         await caller.start()
@@ -121,7 +119,6 @@ async def _place(
             await asyncio.sleep(PRESS_AFTER_S)
             await caller.press(call.press, call.via)
         status = await caller.wait_answer(timeout=90)  # an announcement plays first
-        answered_at = loop.time()
         if status == 200:
             await asyncio.wait_for(caller.ended.wait(), call.seconds)
     except TimeoutError:
@@ -132,14 +129,13 @@ async def _place(
         if caller.answered.is_set() and not caller.ended.is_set():
             await caller.hang_up()
         await caller.close()
-    return _outcome(call, caller, answered_at, agent, error)
+    return _outcome(call, caller, agent, error)
 
 
 def _outcome(
-    call: ProxyDemoCall, caller: Caller, answered_at: float | None, agent: CalleeAgent,
-    error: str | None,
-) -> ProxyDemoOutcome:  # fmt: skip
-    leg = caller.leg
+    call: ProxyDemoCall, caller: Caller, agent: CalleeAgent, error: str | None
+) -> ProxyDemoOutcome:
+    leg, answered_at = caller.leg, caller.answered_at
     packets = leg.audio_packets() if leg else []
     early = [p for p in packets if answered_at is None or p.at < answered_at]
     callee = next((c for c in agent.calls if c.tx.request.uri.user == call.callee_user), None)

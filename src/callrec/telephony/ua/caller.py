@@ -44,6 +44,7 @@ class Caller:
     provisional: list[int] = field(default_factory=list)  # 1xx statuses, in order
     early: asyncio.Event = field(default_factory=asyncio.Event)  # early media (183 + SDP)
     answered: asyncio.Event = field(default_factory=asyncio.Event)
+    answered_at: float | None = None  # on the leg's clock, as its packets' arrival times
     ended: asyncio.Event = field(default_factory=asyncio.Event)
     ended_by: Literal["us", "them", "failure"] | None = None
     leg: RtpLeg | None = None
@@ -89,6 +90,7 @@ class Caller:
         if response.body:
             self._media_from(response.body)
         self.leg.audio_on = True
+        self.answered_at = self.leg.clock()
         self.answered.set()
 
     def _dialog_from(self, response: SipResponse) -> Dialog:
