@@ -228,3 +228,58 @@ def _playable_team_ids(actor: Actor) -> frozenset[UUID]:
     if actor.playback_scope is PlaybackScope.MEMBER_GROUPS:
         return primary | actor.member_team_ids
     return frozenset()
+
+
+# --- call session view ----------------------------------------------------------------------
+
+
+def can_view_call(actor: Actor, call: CallFacts) -> Permission:
+    """Whether the call exists for this actor at all (its session view, without recordings).
+
+    One's own calls are always visible, also without playback permission (the unified history
+    lists them, with no recording); org admins see every call of their org; anyone else sees
+    exactly the calls they may play.
+    """
+    if call.org_id != actor.org_id:
+        return _other_org("this call")
+    if actor.user_id in call.participant_user_ids or actor.role is Role.ORG_ADMIN:
+        return True
+    return can_play(actor, call)
+
+
+def can_see_decision_trace(actor: Actor, org_id: UUID) -> Permission:
+    """Why a call was recorded (the policy trace) is configuration detail: org admins only."""
+    return _org_admin_only(actor, org_id, "see the recording decision trace")
+
+
+# --- call-list reports ----------------------------------------------------------------------
+
+
+def sees_every_call(actor: Actor) -> bool:
+    """Report rows: the whole org's calls (as ``can_view_call``: org admins, and 'all')."""
+    return actor.role is Role.ORG_ADMIN or actor.playback_scope is PlaybackScope.ALL
+
+
+def visible_team_ids(actor: Actor) -> frozenset[UUID]:
+    """Teams whose tagged calls the actor sees (and may play) beyond their own calls."""
+    return _playable_team_ids(actor)
+
+
+def can_filter_by_recording(actor: Actor) -> Permission:
+    # Filtering on "has a recording" would tell someone without playback permission which of
+    # their calls were recorded; the brief keeps that hidden from them.
+    if actor.playback_scope is not PlaybackScope.NONE or actor.role is Role.ORG_ADMIN:
+        return True
+    return "your playback scope is 'none': recording filters need playback permission"
+
+
+def can_share_report_filter(actor: Actor, team_id: UUID, team_org_id: UUID) -> Permission:
+    """A saved report filter may be shared with a team the owner belongs to or manages."""
+    if team_org_id != actor.org_id:
+        return _other_org("this team")
+    if actor.role is Role.ORG_ADMIN:
+        return True
+    mine = actor.member_team_ids | actor.managed_team_ids
+    if team_id == actor.primary_team_id or team_id in mine:
+        return True
+    return "you may only share a filter with a team you belong to or manage"
