@@ -7,12 +7,14 @@ import uuid
 from fastapi import APIRouter, Response, status
 
 from callrec.access.deps import ActorDep
+from callrec.calls.report_endpoints import router as report_router
 from callrec.calls.schemas import CallCreate, CallRead
 from callrec.calls.service import CallService
 from callrec.kit.deps import SessionDep
 from callrec.models import Call
 
 router = APIRouter(tags=["calls"])
+router.include_router(report_router)  # call-list reports, unified history, saved filters
 
 
 def call_read(call: Call) -> CallRead:

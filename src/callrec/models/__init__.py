@@ -19,6 +19,7 @@ from callrec.models.consent import (
 )
 from callrec.models.directory import Device, Org, Team, User, team_managers, team_members
 from callrec.models.recordings import Recording, RecordingState
+from callrec.models.reports import SavedReportFilter
 
 __all__ = [
     "Announcement",
@@ -35,6 +36,7 @@ __all__ = [
     "Participant",
     "Recording",
     "RecordingState",
+    "SavedReportFilter",
     "Segment",
     "SegmentReason",
     "Team",

@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Column, ForeignKey, String, Table, Text, UniqueConstraint
+from sqlalchemy import Column, ForeignKey, Index, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from callrec.models.base import Base, IdMixin, TimestampMixin, str_enum
@@ -36,7 +36,14 @@ call_teams = Table(
 
 class Call(IdMixin, TimestampMixin, Base):
     __tablename__ = "calls"
-    __table_args__ = (UniqueConstraint("org_id", "external_id"),)
+    __table_args__ = (
+        UniqueConstraint("org_id", "external_id"),
+        # Call-list reports (calls/report.py): every sort is a keyset walk of one of these,
+        # the id breaking ties; the org leads because every report is one org's.
+        Index("ix_calls_report_started", "org_id", "started_at", "id"),
+        Index("ix_calls_report_from", "org_id", "from_number", "id"),
+        Index("ix_calls_report_to", "org_id", "to_number", "id"),
+    )
 
     org_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("orgs.id", ondelete="CASCADE"), index=True)
     # The source's id for the call: SIP Call-ID, SIPREC session id, or the PBX's own id.
@@ -83,6 +90,8 @@ class Segment(IdMixin, TimestampMixin, Base):
 
 class Participant(IdMixin, Base):
     __tablename__ = "participants"
+    # The "own calls" probe of a report row (visibility.py) reads only this index.
+    __table_args__ = (Index("ix_participants_report_call_user", "call_id", "user_id"),)
 
     call_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("calls.id", ondelete="CASCADE"), index=True
