@@ -62,6 +62,7 @@ def emit(event: str, **figures: object) -> None:
 @dataclass(eq=False)
 class Stats:
     measuring: bool = False
+    received: int = 0  # packets that arrived in the window, stamped or not
     latencies_ns: array.array[int] = field(default_factory=lambda: array.array("q"))
 
 
@@ -152,11 +153,14 @@ class BenchLeg(RtpLeg):
             self.unstamped += 1
             return
         sent, check = _STAMP.unpack_from(data, 12)
-        stats = self.stats
-        if sent ^ _CHECK != check:
+        stamped = sent ^ _CHECK == check
+        if not stamped:
             self.unstamped += 1  # a frame the beep was mixed into (or one of the proxy's own)
-        elif stats is not None and stats.measuring:
-            stats.latencies_ns.append(arrived - sent)
+        stats = self.stats
+        if stats is not None and stats.measuring:
+            stats.received += 1
+            if stamped:
+                stats.latencies_ns.append(arrived - sent)
 
 
 class Generator:
@@ -293,7 +297,8 @@ async def main(args: argparse.Namespace) -> None:
     emit(
         "result", calls=args.calls, answered=len(generator.calls), failed=generator.failed,
         byes_ok=sum(1 for ok in byes if ok), setup_s=round(setup_s, 2), **loss, **latency,
-        latency_samples=window_packets, ticks=pacer.ticks, late_ticks=pacer.late_ticks,
+        latency_samples=window_packets, window_received=generator.stats.received,
+        ticks=pacer.ticks, late_ticks=pacer.late_ticks,
         skipped_ticks=pacer.skipped_ticks, max_late_ms=round(pacer.max_late_s * 1000, 2),
         window_late_ticks=pacer.window_late_ticks,
         window_max_late_ms=round(pacer.window_max_late_s * 1000, 2), window_s=round(window_s, 3),

@@ -94,7 +94,7 @@ class Proxy(Recorder):
         with self.log.open("wb") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "callrec", "media", "--mode", "proxy",
-                 "--sip-port", str(port), "--rtp-ports", RTP_PORTS, "--org", "acme",
+                 "--proxy-port", str(port), "--proxy-rtp-ports", RTP_PORTS, "--org", "acme",
                  "--upstream", f"127.0.0.1:{upstream_port}"],
                 env=env, stdout=log, stderr=subprocess.STDOUT, preexec_fn=_pin(PROXY_CORE),
             )  # fmt: skip
@@ -172,7 +172,7 @@ def summarize(
 ) -> dict[str, object]:
     window_s, gen_cpu_s = float(gen["window_s"]), float(gen["window_cpu_s"])  # type: ignore[arg-type]
     cpu_pct = float(gen["proxy_cpu_pct"])  # type: ignore[arg-type]
-    samples = max(1, int(gen["latency_samples"]))  # type: ignore[call-overload]
+    relayed = max(1, int(gen["window_received"]))  # type: ignore[call-overload]
     run: dict[str, object] = {
         "calls": calls, "answered": gen["answered"], "failed": gen["failed"],
         "recorded": recorded, "expected": gen["packets_expected"],
@@ -180,7 +180,7 @@ def summarize(
         "unstamped": gen["packets_unstamped"], "p50_ms": gen["latency_p50_ms"],
         "p99_ms": gen["latency_p99_ms"], "max_ms": gen["latency_max_ms"],
         "proxy_cpu_pct": cpu_pct,
-        "proxy_us_per_packet": round(float(gen["proxy_window_cpu_s"]) * 1e6 / samples, 2),  # type: ignore[arg-type]
+        "proxy_us_per_packet": round(float(gen["proxy_window_cpu_s"]) * 1e6 / relayed, 2),  # type: ignore[arg-type]
         "proxy_rss_mb": round(rss_peak, 1),
         "generator_late_ticks": gen["window_late_ticks"],
         "generator_max_late_ms": gen["window_max_late_ms"],
