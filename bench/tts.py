@@ -8,7 +8,8 @@ Figures:
   chars_per_s          characters rendered per second of wall time (sequential calls)
   realtime_factor      seconds of audio produced per second of wall time (> 1: faster than
                        real time; 100 means one second of rendering yields 100 s of speech)
-  realtime_factor_cpu  the same per CPU second of the worker process
+  realtime_factor_cpu  the same per CPU second of the worker process (chars_per_cpu_s too):
+                       these do not depend on what else the machine is running
   p50_ms / p95_ms / max_ms   per-render latency seen by the caller; cold_start_ms is the first
                        call (worker start, engine initialisation, voice list)
   threads_chars_per_s  4 threads rendering at once (one worker serialises them)
@@ -135,6 +136,7 @@ def sequential(requests: list[TtsRequest]) -> dict[str, float | None]:
         "chars_per_s": round(chars / wall),
         "realtime_factor": round(audio_s / wall, 1),
         "realtime_factor_cpu": round(audio_s / cpu, 1) if cpu else None,
+        "chars_per_cpu_s": round(chars / cpu) if cpu else None,
         "worker_cpu_s": round(cpu, 2) if cpu is not None else None,
         "p50_ms": round(statistics.median(latencies) * 1000, 1),
         "p95_ms": round(_percentile(latencies, 0.95) * 1000, 1),
@@ -185,6 +187,7 @@ def main() -> None:
         "threads": 4,
         "threads_chars_per_s": round(threads_cps),
         "sample_rate": 22050,
+        "load_avg_1m": round(os.getloadavg()[0], 2),  # wall-time figures drop on a busy box
     }
     print(json.dumps(result))
 
