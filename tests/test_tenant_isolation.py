@@ -30,9 +30,11 @@ from sqlalchemy.orm import Session
 
 from callrec.app import API_PREFIX
 from callrec.kit.ids import hash_secret
+from callrec.kit.settings import Settings
 from callrec.models import ApiToken, Base, Recording, RecordingState
 from callrec.storage import MemoryBlobStore
 from callrec.worker.queue import MemoryQueue
+from tests.consent.factories import make_tone_announcement, tone_mp3
 from tests.directory.factories import World
 
 Headers = dict[str, str]
@@ -52,12 +54,14 @@ class Case:
     body: Any = None
     names_own: bool = False  # the answer must name something of org B's: the check isn't vacuous
     audio: bool = False  # the body is a small WAV file instead of JSON
+    mp3: bool = False  # the body is a multipart form: a name and a small MP3 file
 
 
 # Path parameter → org A's object it is filled with (see ``Tenants.values``). A segment's
 # ``sequence`` is no id: it is only ever looked up within the call the path names.
 ID_PARAMETERS = {
     "org_id", "team_id", "user_id", "device_id", "token_id", "call_id", "recording_id",
+    "announcement_id",
 }  # fmt: skip
 PATH_PARAMETERS = ID_PARAMETERS | {"sequence"}
 
@@ -85,6 +89,10 @@ BY_ID: dict[str, Case] = {
     "GET /calls/{call_id}": Case(NOT_FOUND),
     "PUT /calls/{call_id}/segments/{sequence}/recording": Case(NOT_FOUND, audio=True),
     "GET /recordings/{recording_id}": Case(NOT_FOUND),
+    "GET /announcements/{announcement_id}": Case(NOT_FOUND),
+    "PATCH /announcements/{announcement_id}": Case(NOT_FOUND, {"name": "taken"}),
+    "DELETE /announcements/{announcement_id}": Case(NOT_FOUND),
+    "GET /announcements/{announcement_id}/audio": Case(NOT_FOUND),
 }
 
 # Lists and the caller's own objects: only org B's rows.
@@ -97,6 +105,9 @@ LISTS: dict[str, Case] = {
     "GET /teams": Case((200,), names_own=True),
     "GET /users": Case((200,), names_own=True),
     "GET /devices": Case((200,), names_own=True),
+    "GET /announcements": Case((200,), names_own=True),
+    "GET /org/consent-settings": Case((200,)),
+    "GET /tts/voices": Case((200,)),
 }
 
 # Writes that name no object: they act on the caller's own org (or need a platform admin).
@@ -107,6 +118,10 @@ OWN_ORG: dict[str, Case] = {
     "POST /orgs": Case((403,), {"name": "Acme Two", "slug": "acme-two"}),
     "POST /auth/logout": Case((204,)),
     "POST /auth/login": Case((401,), {"email": "admin@acme.example.com", "password": "guessing"}),
+    "POST /announcements/mp3": Case((201,), names_own=True, mp3=True),
+    "POST /announcements/tts": Case((201,), {"name": "isolation", "text": "Hi."}, names_own=True),
+    "POST /tts/preview": Case((200,), {"text": "Hello."}),
+    "PATCH /org/consent-settings": Case((200,), {"ask_timeout_s": 5, "prompt_voice": "fr"}),
 }
 
 # Routes naming org A's objects in the body ("<name>" placeholders): 404, nothing created.
@@ -201,6 +216,14 @@ BODY_VARIANTS: list[tuple[str, str, str, Any, tuple[int, ...]]] = [
     ("POST /calls second segment user_id", "POST", "/calls",
      {**_CALL, "segments": [{**_SEGMENT, "user_id": "<own_user_id>"},
                             {**_SEGMENT, "sequence": 2, "user_id": "<user_id>"}]}, NOT_FOUND),
+    ("PATCH /org/settings announcement_id", "PATCH", "/org/settings",
+     {"announcement": "play", "announcement_id": "<announcement_id>"}, NOT_FOUND),
+    ("PATCH /teams/{own} announcement_id", "PATCH", "/teams/{own_team_id}/settings",
+     {"announcement_id": "<announcement_id>"}, NOT_FOUND),
+    ("PATCH /users/{own} announcement_id", "PATCH", "/users/{own_user_id}/settings",
+     {"announcement": "play", "announcement_id": "<announcement_id>"}, NOT_FOUND),
+    ("PATCH /devices/{own} announcement_id", "PATCH", "/devices/{own_device_id}/settings",
+     {"announcement_id": "<announcement_id>"}, NOT_FOUND),
     ("POST /calls participant user_id", "POST", "/calls",
      {**_CALL, "segments": [_SEGMENT],
       "participants": [{"user_id": "<user_id>", "joined_at": _AT}]}, NOT_FOUND),
@@ -272,6 +295,7 @@ def tenants(
     as_user: AsUser,
     blobs: MemoryBlobStore,
     queue: MemoryQueue,
+    settings: Settings,
 ) -> Tenants:
     # Extensions only org A has (the factory gives both orgs alice 201 and bob 202).
     world.users["carol"].extension = "9001"
@@ -289,6 +313,9 @@ def tenants(
     )
     session.commit()
     recording = org_a_call(client, session, world, a_admin, a_alice)
+    announcement = make_tone_announcement(session, blobs, settings, world.org, seconds=0.5)
+    make_tone_announcement(session, blobs, settings, other_world.org, "Theirs", seconds=0.5)
+    session.commit()
     values = {
         "org_id": str(world.org.id),
         "team_id": str(world.teams["sales"].id),
@@ -298,6 +325,7 @@ def tenants(
         "call_id": str(recording.call_id),
         "sequence": "1",
         "recording_id": str(recording.id),
+        "announcement_id": str(announcement.id),
         "aor": world.devices["alice"].aor,
         "user_extension": "9001",
         "device_extension": "9002",
@@ -380,8 +408,19 @@ def blob_keys(blobs: MemoryBlobStore) -> set[str]:
 
 
 def send(
-    client: TestClient, method: str, url: str, payload: Any, audio: bool, headers: Headers
+    client: TestClient,
+    method: str,
+    url: str,
+    payload: Any,
+    audio: bool,
+    headers: Headers,
+    mp3: bool = False,
 ) -> Response:
+    if mp3:
+        files = {"file": ("isolation.mp3", tone_mp3(0.5), "audio/mpeg")}
+        return client.request(
+            method, API_PREFIX + url, data={"name": "isolation"}, files=files, headers=headers
+        )
     if audio:
         headers = {**headers, "content-type": "audio/wav"}
         return client.request(method, API_PREFIX + url, content=wav(), headers=headers)
@@ -400,6 +439,7 @@ def assert_isolated(
     headers: Headers | None = None,
     names_own: bool = False,
     audio: bool = False,
+    mp3: bool = False,
     values: Mapping[str, str] | None = None,
 ) -> Response:
     """Send one request as org B and check org A is untouched and unnamed in the answer."""
@@ -411,7 +451,7 @@ def assert_isolated(
     blobs_before = blob_keys(t.blobs)
     jobs_before = list(t.queue.sent)
 
-    resp = send(client, method, url, payload, audio, t.b_admin if headers is None else headers)
+    resp = send(client, method, url, payload, audio, t.b_admin if headers is None else headers, mp3)
 
     assert resp.status_code in set(statuses), resp.text
     assert snapshot(connection, t.a.org.id) == before_a, "org A's rows changed"
@@ -498,7 +538,7 @@ def test_route_keeps_org_a_out_of_reach(
     case = ROUTES[route]
     assert_isolated(
         client, connection, tenants, method, path, case.body, case.statuses,
-        names_own=case.names_own, audio=case.audio,
+        names_own=case.names_own, audio=case.audio, mp3=case.mp3,
     )  # fmt: skip
 
 
