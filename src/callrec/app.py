@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from callrec import __version__
 from callrec.access.endpoints import router as access_router
 from callrec.access.ratelimit import LoginLimiter
+from callrec.audit.endpoints import router as audit_router
 from callrec.calls.endpoints import router as calls_router
 from callrec.consent.endpoints import router as consent_router
 from callrec.directory.endpoints import router as directory_router
@@ -70,6 +71,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         calls_router,
         recordings_router,
         consent_router,
+        audit_router,
     ):
         app.include_router(router, prefix=API_PREFIX)
     _add_probes(app, registry)

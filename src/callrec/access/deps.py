@@ -14,6 +14,7 @@ from fastapi import Depends, Request
 
 from callrec.access.rules import Actor
 from callrec.access.service import AuthService
+from callrec.audit.service import bind_origin
 from callrec.kit.deps import SessionDep
 from callrec.kit.errors import Forbidden, Unauthenticated
 
@@ -24,6 +25,7 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def get_actor(request: Request, session: SessionDep) -> Actor:
+    bind_origin(session, request.app.state.clock, request.client.host if request.client else None)
     service = AuthService(session, request.app.state.clock)
     authorization = request.headers.get("authorization", "")
     scheme, _, credential = authorization.partition(" ")

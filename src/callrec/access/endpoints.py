@@ -13,6 +13,7 @@ from callrec.directory.endpoints import user_read
 from callrec.directory.schemas import UserRead
 from callrec.directory.service import UserService
 from callrec.kit.deps import SessionDep
+from callrec.kit.errors import RateLimited, Unauthenticated
 from callrec.kit.settings import Settings
 
 router = APIRouter(tags=["auth"])
@@ -24,13 +25,18 @@ def login(
 ) -> UserRead:
     settings: Settings = request.app.state.settings
     client = request.client.host if request.client else "unknown"
-    result = AuthService(session, request.app.state.clock).login(
-        data.email,
-        data.password,
-        client,
-        request.app.state.login_limiter,
-        settings.session_ttl_hours,
-    )
+    try:
+        result = AuthService(session, request.app.state.clock).login(
+            data.email,
+            data.password,
+            client,
+            request.app.state.login_limiter,
+            settings.session_ttl_hours,
+        )
+    except (Unauthenticated, RateLimited):
+        # The edge keeps the refused attempt's audit event although the request fails.
+        session.commit()
+        raise
     cookie = {"max_age": result.max_age_s, "secure": settings.cookie_secure, "samesite": "lax"}
     response.set_cookie(SESSION_COOKIE, result.session_token, httponly=True, **cookie)  # type: ignore[arg-type]
     # Readable by the page's script, which echoes it in X-CSRF-Token on unsafe requests.

@@ -17,6 +17,7 @@ from callrec.access.passwords import verify_password
 from callrec.access.ratelimit import LoginLimiter
 from callrec.access.repository import CredentialRepository, team_ids_of
 from callrec.access.rules import Actor, Role
+from callrec.audit.service import AuditAction, AuditLog
 from callrec.kit.clock import Clock
 from callrec.kit.errors import Forbidden, NotFound, RateLimited, Unauthenticated
 from callrec.kit.ids import hash_secret, new_secret
@@ -67,6 +68,7 @@ class AuthService:
         key = f"{email.lower()}|{client}"
         wait = limiter.retry_after(key)
         if wait is not None:
+            self._login_failed(email, client, None, "rate_limited")
             raise RateLimited(
                 "too many failed logins; try again later",
                 details={"retry_after_s": int(wait) + 1},
@@ -75,8 +77,17 @@ class AuthService:
         ok = verify_password(user.password_hash if user else None, password)
         if user is None or not ok or not user.is_active:
             limiter.fail(key)
+            self._login_failed(email, client, user, _refusal(user, ok))
             raise Unauthenticated("wrong email or password")
         limiter.clear(key)
+        AuditLog(self.session, self.clock).append(
+            AuditAction.LOGIN,
+            org_id=user.org_id,
+            actor_id=user.id,
+            subject=f"user:{user.id}",
+            details={"email": user.email, "method": "password"},
+            client=client,
+        )
         token = new_secret("crs")
         csrf = secrets.token_urlsafe(24)
         ttl = timedelta(hours=ttl_hours)
@@ -89,6 +100,18 @@ class AuthService:
             )
         )
         return LoginResult(user, token, csrf, int(ttl.total_seconds()))
+
+    def _login_failed(self, email: str, client: str, user: User | None, reason: str) -> None:
+        # No org: an unauthenticated request must not write into a tenant's log (anyone could
+        # flood it); platform admins see these, with the account they aimed at.
+        AuditLog(self.session, self.clock).append(
+            AuditAction.LOGIN_FAILED,
+            org_id=None,
+            actor_id=None,
+            subject=None if user is None else f"user:{user.id}",
+            details={"email": email, "reason": reason},
+            client=client,
+        )
 
     def logout(self, session_token: str) -> None:
         auth = self.repo.live_session(hash_secret(session_token), self.clock.now())
@@ -125,6 +148,13 @@ class AuthService:
             prefix=secret[: len(TOKEN_PREFIX) + 7],
         )
         self.repo.add(token)
+        AuditLog.of(self.session).append(
+            AuditAction.TOKEN_ISSUED,
+            org_id=actor.org_id,
+            actor_id=actor.user_id,
+            subject=f"token:{token.id}",
+            details={"name": name, "prefix": token.prefix, "user_id": actor.user_id},
+        )
         return IssuedToken(token, secret)
 
     def list_tokens(self, actor: Actor) -> Sequence[ApiToken]:
@@ -142,7 +172,20 @@ class AuthService:
         if token.revoked_at is None:
             token.revoked_at = self.clock.now()
             self.session.flush()
+            AuditLog.of(self.session).append(
+                AuditAction.TOKEN_REVOKED,
+                org_id=actor.org_id,
+                actor_id=actor.user_id,
+                subject=f"token:{token.id}",
+                details={"name": token.name, "prefix": token.prefix, "user_id": token.user_id},
+            )
         return token
+
+
+def _refusal(user: User | None, password_ok: bool) -> str:
+    if user is None:
+        return "unknown_email"
+    return "wrong_password" if not password_ok else "account_disabled"
 
 
 def _active(user: User) -> User:

@@ -26,6 +26,8 @@ from callrec.access.rules import (
     can_view_team_settings,
     can_view_user_settings,
 )
+from callrec.audit.service import AuditAction, AuditLog
+from callrec.audit.service import changes as field_changes
 from callrec.consent.repository import AnnouncementRepository
 from callrec.directory.recording_schemas import SettingsRead, SettingsUpdate, Target, WhatIfRequest
 from callrec.directory.repository import (
@@ -127,10 +129,31 @@ class SettingsService:
         if data.announcement_id is not None:
             # Same org only: another org's announcement is as unknown as a missing one.
             AnnouncementRepository(self.session).get_in_org(actor.org_id, data.announcement_id)
+        before = settings_read(level, row).model_dump(mode="json")
         for name in changes:
             setattr(row, f"rec_{name}", getattr(data, name))
         self.session.flush()
-        return settings_read(level, row)
+        after = settings_read(level, row)
+        self._audit(actor, level, row.id, before, after.model_dump(mode="json"))
+        return after
+
+    def _audit(
+        self,
+        actor: Actor,
+        level: Level,
+        ref: uuid.UUID,
+        before: dict[str, Any],
+        after: dict[str, Any],
+    ) -> None:
+        diff = field_changes(before, after)
+        if diff:
+            AuditLog.of(self.session).append(
+                AuditAction.SETTINGS_CHANGED,
+                org_id=actor.org_id,
+                actor_id=actor.user_id,
+                subject=f"{level}:{ref}",
+                details={"level": level, "changes": diff},
+            )
 
     def _row_and_rules(
         self, actor: Actor, level: Level, ref: uuid.UUID | None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -17,6 +18,8 @@ from callrec.access.rules import (
     can_manage_orgs,
     can_view_user_settings,
 )
+from callrec.audit.service import AuditAction, AuditLog
+from callrec.audit.service import changes as field_changes
 from callrec.directory import schemas as s
 from callrec.directory.repository import (
     DeviceRepository,
@@ -57,8 +60,44 @@ def subject_of(user: User) -> SubjectUser:
     return SubjectUser(user_id=user.id, org_id=user.org_id, team_ids=frozenset(teams))
 
 
+def access_of(user: User) -> dict[str, Any]:
+    """What a user may do: the fields a permission-change audit event shows before and after;
+    needs ``member_teams`` and ``managed_teams`` loaded."""
+    return {
+        "role": user.role,
+        "is_active": user.is_active,
+        "is_platform_admin": user.is_platform_admin,
+        "has_licence": user.has_licence,
+        "management_scope": user.management_scope,
+        "playback_scope": user.playback_scope,
+        "primary_team_id": None if user.primary_team_id is None else str(user.primary_team_id),
+        "member_team_ids": sorted(str(t.id) for t in user.member_teams),
+        "managed_team_ids": sorted(str(t.id) for t in user.managed_teams),
+    }
+
+
+def audit_access(
+    session: Session,
+    actor: Actor | None,
+    user: User,
+    change: str,
+    before: dict[str, Any],
+    after: dict[str, Any],
+) -> None:
+    diff = field_changes(before, after)
+    if diff:
+        AuditLog.of(session).append(
+            AuditAction.PERMISSION_CHANGED,
+            org_id=user.org_id,
+            actor_id=None if actor is None else actor.user_id,
+            subject=f"user:{user.id}",
+            details={"change": change, "email": user.email, "changes": diff},
+        )
+
+
 class OrgService:
     def __init__(self, session: Session) -> None:
+        self.session = session
         self.orgs = OrgRepository(session)
 
     def create(self, actor: Actor | None, data: s.OrgCreate) -> Org:
@@ -83,6 +122,7 @@ class OrgService:
     def update(self, actor: Actor, org_id: uuid.UUID, data: s.OrgUpdate) -> Org:
         require(can_manage_orgs(actor))
         org = self.orgs.get_for_update(org_id)
+        before = org.licences_purchased
         if data.licences_purchased is not None:
             assigned = self.orgs.licences_assigned(org_id)
             if data.licences_purchased < assigned:
@@ -94,6 +134,20 @@ class OrgService:
             org.licences_purchased = data.licences_purchased
         if data.name is not None:
             org.name = data.name
+        if org.licences_purchased != before:
+            AuditLog.of(self.session).append(
+                AuditAction.PERMISSION_CHANGED,
+                org_id=org.id,
+                actor_id=actor.user_id,
+                subject=f"org:{org.id}",
+                details={
+                    "change": "licences",
+                    "changes": field_changes(
+                        {"licences_purchased": before},
+                        {"licences_purchased": org.licences_purchased},
+                    ),
+                },
+            )
         return org
 
     def licences_assigned(self, org_id: uuid.UUID) -> int:
@@ -128,6 +182,14 @@ class TeamService:
         team = self.teams.get_in_org(actor.org_id, team_id)
         require(can_administer_directory(actor, actor.org_id))
         self.teams.delete(team)
+        # Its members and managers lose what the team gave them.
+        AuditLog.of(self.teams.session).append(
+            AuditAction.PERMISSION_CHANGED,
+            org_id=actor.org_id,
+            actor_id=actor.user_id,
+            subject=f"team:{team.id}",
+            details={"change": "team_deleted", "name": team.name},
+        )
 
     def _name_free(self, org_id: uuid.UUID, name: str, except_id: uuid.UUID | None) -> None:
         if self.teams.name_taken(org_id, name, except_id):
@@ -176,10 +238,13 @@ class UserService:
         if data.has_licence:
             self._assign_licence(org_id)
             user.has_licence = True
-        return self.users.add(user)
+        self.users.add(user)
+        audit_access(self.session, actor, user, "created", {}, access_of(user))
+        return user
 
     def update(self, actor: Actor, user_id: uuid.UUID, data: s.UserUpdate) -> User:
         user = self.users.get_full(actor.org_id, user_id)
+        before = access_of(user)
         changes = data.model_dump(exclude_unset=True)
         if set(changes) - {"display_name", "password"} or user.id != actor.user_id:
             require(can_administer_directory(actor, actor.org_id))
@@ -210,6 +275,15 @@ class UserService:
                 changes.get("managed_team_ids", [t.id for t in user.managed_teams]) or [],
             )
         self.session.flush()
+        audit_access(self.session, actor, user, "updated", before, access_of(user))
+        if data.password is not None:
+            AuditLog.of(self.session).append(
+                AuditAction.PASSWORD_CHANGED,
+                org_id=user.org_id,
+                actor_id=actor.user_id,
+                subject=f"user:{user.id}",
+                details={"email": user.email},
+            )
         return user
 
     def delete(self, actor: Actor, user_id: uuid.UUID) -> None:
@@ -217,7 +291,9 @@ class UserService:
         require(can_administer_directory(actor, actor.org_id))
         if user.id == actor.user_id:
             raise Conflict("you cannot delete your own account")
+        before = access_of(user)
         self.users.delete(user)
+        audit_access(self.session, actor, user, "deleted", before, {})
 
     def _set_teams(
         self,

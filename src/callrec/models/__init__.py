@@ -1,5 +1,6 @@
 """Every table, imported here so Alembic's autogenerate and ``alembic check`` see them all."""
 
+from callrec.models.audit import AuditEvent
 from callrec.models.auth import ApiToken, AuthSession
 from callrec.models.base import Base
 from callrec.models.calls import (
@@ -25,6 +26,7 @@ __all__ = [
     "Announcement",
     "AnnouncementKind",
     "ApiToken",
+    "AuditEvent",
     "AuthSession",
     "Base",
     "Call",
