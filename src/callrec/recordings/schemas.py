@@ -4,11 +4,45 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from callrec.models import RecordingState
+
+
+class AnnouncementEvidence(BaseModel):
+    """The announcement the caller heard before the call was bridged."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: uuid.UUID | None = None
+    name: str | None = None
+    played: Literal["complete", "cut"] = Field(
+        description="complete: to the end; cut: the caller hung up or the call was bridged first"
+    )
+    played_ms: int | None = None
+
+
+class AskEvidence(BaseModel):
+    """The caller's answer to the ask-to-record prompt (outgoing calls in mode ask)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    answer: Literal["record", "do_not_record", "no_answer"]
+    digit: str | None = None
+    via: Literal["rfc4733", "info"] | None = None
+    answered_at: datetime | None = None
+
+
+class ConsentEvidence(BaseModel):
+    """What the parties were told, written by the recording proxy (docs/consent.md)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    announcement: AnnouncementEvidence | None = None
+    ask: AskEvidence | None = None
+    beep_interval_s: int | None = None
 
 
 class RecordingRead(BaseModel):
@@ -36,5 +70,8 @@ class RecordingRead(BaseModel):
     sla_deadline: datetime | None
     sla_breached: bool
     decision_trace: dict[str, Any] | None
-    consent_evidence: dict[str, Any] | None
+    consent_evidence: ConsentEvidence | None = Field(
+        description="announcement played, ask-to-record answer, beep interval; null when the "
+        "call did not pass through the recording proxy"
+    )
     events: list[dict[str, Any]]  # e.g. {"type": "dtmf", "leg", "digit", "at_ms", "duration_ms"}
