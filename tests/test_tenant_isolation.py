@@ -108,6 +108,7 @@ LISTS: dict[str, Case] = {
     "GET /announcements": Case((200,), names_own=True),
     "GET /org/consent-settings": Case((200,)),
     "GET /tts/voices": Case((200,)),
+    "GET /audit/events": Case((200,), names_own=True),
 }
 
 # Writes that name no object: they act on the caller's own org (or need a platform admin).
@@ -122,6 +123,7 @@ OWN_ORG: dict[str, Case] = {
     "POST /announcements/tts": Case((201,), {"name": "isolation", "text": "Hi."}, names_own=True),
     "POST /tts/preview": Case((200,), {"text": "Hello."}),
     "PATCH /org/consent-settings": Case((200,), {"ask_timeout_s": 5, "prompt_voice": "fr"}),
+    "GET /audit/verify": Case((403,)),  # platform admins only: the chain spans every org
 }
 
 # Routes naming org A's objects in the body ("<name>" placeholders): 404, nothing created.
