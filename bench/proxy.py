@@ -115,9 +115,13 @@ def drive(
     watchdog.start()
     figures: dict[str, object] = {}
     samples: dict[str, tuple[float, float]] = {}
+    other: list[str] = []
     try:
         assert generator.stdout is not None
         for line in generator.stdout:
+            if not line.startswith('{"event"'):
+                other.append(line)  # a log line of the generator's SIP stack
+                continue
             event = json.loads(line)
             name = event.pop("event")
             samples[name] = (proxy.cpu_s() if proxy else 0.0, time.perf_counter())
@@ -126,7 +130,8 @@ def drive(
         stderr = generator.stderr.read() if generator.stderr else ""
         if generator.wait() != 0 or not figures:
             tail = proxy.tail() if proxy else ""
-            raise RuntimeError(f"generator failed: {stderr[-2000:]}\nproxy: {tail}")
+            said = "".join(other)[-2000:] + stderr[-2000:]
+            raise RuntimeError(f"generator failed: {said}\nproxy: {tail}")
     finally:
         watchdog.cancel()
         if generator.poll() is None:
@@ -139,6 +144,7 @@ def drive(
     (cpu0, t0), (cpu1, t1) = samples["window_start"], samples["window_end"]
     figures["proxy_cpu_pct"] = round(100 * (cpu1 - cpu0) / (t1 - t0), 1)
     figures["proxy_window_cpu_s"] = round(cpu1 - cpu0, 3)
+    figures["generator_log_lines"] = len(other)
     return figures
 
 
