@@ -21,6 +21,7 @@ from callrec.access.endpoints import router as access_router
 from callrec.access.ratelimit import LoginLimiter
 from callrec.audit.endpoints import router as audit_router
 from callrec.calls.endpoints import router as calls_router
+from callrec.calls.session_endpoints import router as session_router
 from callrec.consent.endpoints import router as consent_router
 from callrec.directory.endpoints import router as directory_router
 from callrec.directory.recording_endpoints import router as settings_router
@@ -30,6 +31,7 @@ from callrec.kit.observability import HttpMetrics, ObservabilityMiddleware
 from callrec.kit.settings import Settings, get_settings
 from callrec.recordings.endpoints import router as recordings_router
 from callrec.recordings.metrics import PIPELINE, BacklogCollector
+from callrec.recordings.playback_endpoints import router as playback_router
 from callrec.worker.bootstrap import build_runtime
 from callrec.worker.runtime import Runtime
 
@@ -70,6 +72,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         settings_router,
         calls_router,
         recordings_router,
+        session_router,
+        playback_router,
         consent_router,
         audit_router,
     ):

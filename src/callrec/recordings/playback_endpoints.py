@@ -1,0 +1,242 @@
+"""HTTP adapters for listening: signed playback URLs, Range streaming, download, peaks.
+
+The browser's audio element cannot send a bearer token, so the player first asks
+``POST /recordings/{id}/playback`` (authenticated, audited once) for a short-lived signed URL
+and streams from it with plain Range requests. Every byte comes from the blob store in
+bounded chunks; nothing reads a whole recording into memory.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Annotated
+
+from anyio import to_thread
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel
+from sqlalchemy.orm import Session
+
+from callrec.access.deps import SESSION_COOKIE, ActorDep
+from callrec.access.service import AuthService
+from callrec.kit.deps import SessionDep
+from callrec.kit.errors import CallrecError, NotFound
+from callrec.models import Recording
+from callrec.recordings.playback import (
+    ByteRange,
+    RangeKind,
+    content_disposition,
+    download_filename,
+    etag_for,
+    http_date,
+    if_range_holds,
+    media_type,
+    not_modified,
+    parse_range,
+    whole,
+)
+from callrec.recordings.playback_service import PlaybackService
+from callrec.storage import BlobNotFound, BlobStore, BlobStream
+
+router = APIRouter(tags=["playback"])
+
+_AUDIO_RESPONSES: dict[int | str, dict[str, object]] = {
+    200: {"content": {"audio/mpeg": {}, "audio/ogg": {}}, "description": "the whole recording"},
+    206: {"description": "the byte range asked for (Content-Range)"},
+    304: {"description": "If-None-Match / If-Modified-Since matched"},
+    416: {"description": "the range selects nothing; Content-Range: bytes */<size>"},
+}
+
+
+class PlaybackUrl(BaseModel):
+    url: str
+    expires_at: datetime
+
+
+def _client(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+def _service(request: Request, session: Session) -> PlaybackService:
+    state = request.app.state
+    return PlaybackService(session, state.clock, state.settings.secret_key)
+
+
+@router.post("/recordings/{recording_id}/playback", response_model=PlaybackUrl)
+def start_playback(
+    recording_id: uuid.UUID, request: Request, actor: ActorDep, session: SessionDep
+) -> PlaybackUrl:
+    """Start a listening session: a signed stream URL valid for 10 minutes, bound to this
+    recording and this user, for the audio element. Audited here, once; not per Range
+    request. 409 while the recording is not ready."""
+    issued = _service(request, session).issue_url(actor, recording_id, _client(request))
+    path = request.app.url_path_for("stream_recording", recording_id=str(recording_id))
+    return PlaybackUrl(url=f"{path}?token={issued.token}", expires_at=issued.grant.expires_at)
+
+
+@router.api_route(
+    "/recordings/{recording_id}/stream",
+    methods=["GET", "HEAD"],
+    name="stream_recording",
+    response_class=Response,
+    responses=_AUDIO_RESPONSES,
+)
+def stream_recording(
+    recording_id: uuid.UUID,
+    request: Request,
+    session: SessionDep,
+    token: Annotated[str, Query(max_length=200)],
+) -> Response:
+    """The recording's audio through a signed URL (no credentials needed), with Range, If-Range,
+    ETag and Last-Modified. Credentials sent along must be those of the URL's user."""
+    recording = _service(request, session).for_token(
+        token, recording_id, _presented_user(request, session)
+    )
+    return _serve(request, request.app.state.blobs, recording)
+
+
+@router.api_route(
+    "/recordings/{recording_id}/download",
+    methods=["GET", "HEAD"],
+    response_class=Response,
+    responses=_AUDIO_RESPONSES,
+)
+def download_recording(
+    recording_id: uuid.UUID, request: Request, actor: ActorDep, session: SessionDep
+) -> Response:
+    """The recording as an attachment named ``<call date>_<from>_<to>.mp3``. Audited once per
+    download: a GET answered from byte 0 (a resumed download's later ranges are not)."""
+    service = _service(request, session)
+    found = service.playable(actor, recording_id)
+    call = found.call
+    name = download_filename(
+        call.started_at, call.from_number, call.to_number, found.recording.format, found.sequence
+    )
+    response = _serve(
+        request,
+        request.app.state.blobs,
+        found.recording,
+        extra={"Content-Disposition": content_disposition(name)},
+    )
+    starts_download = request.method == "GET" and response.status_code in (200, 206)
+    if starts_download and response.headers.get("content-range", "bytes 0-").startswith("bytes 0-"):
+        service.audit_download(actor, found, _client(request))
+    return response
+
+
+@router.get(
+    "/recordings/{recording_id}/peaks",
+    response_class=Response,
+    responses={200: {"content": {"application/json": {}}}, 304: {"description": "unchanged"}},
+)
+def recording_peaks(
+    recording_id: uuid.UUID, request: Request, actor: ActorDep, session: SessionDep
+) -> Response:
+    """The waveform peaks the pipeline stored (audiowaveform JSON v2, what peaks.js draws)."""
+    found = _service(request, session).playable(actor, recording_id)
+    recording = found.recording
+    if recording.peaks_key is None:
+        raise NotFound("this recording has no waveform peaks")
+    etag = f'"peaks-{recording.sha256}"'
+    headers = {"ETag": etag, "Cache-Control": "private, max-age=600"}
+    if not_modified(request.headers.get("if-none-match"), None, etag, _modified(recording)):
+        return Response(status_code=304, headers=headers)
+    try:
+        body = request.app.state.blobs.get_bytes(recording.peaks_key)
+    except BlobNotFound:
+        raise NotFound("the waveform peaks are missing from storage") from None
+    return Response(body, media_type="application/json", headers=headers)
+
+
+# --- serving bytes --------------------------------------------------------------------------
+
+
+def _presented_user(request: Request, session: Session) -> uuid.UUID | None:
+    """The user of any credentials sent with a signed URL (the browser sends its cookie);
+    credentials that do not resolve are ignored, since the URL alone suffices."""
+    scheme, _, credential = request.headers.get("authorization", "").partition(" ")
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if not (credential and scheme.lower() == "bearer") and not cookie:
+        return None
+    auth = AuthService(session, request.app.state.clock)
+    try:
+        if credential and scheme.lower() == "bearer":
+            return auth.from_bearer(credential.strip()).user_id
+        assert cookie is not None
+        return auth.from_session(cookie)[0].user_id
+    except CallrecError:
+        return None
+
+
+def _modified(recording: Recording) -> datetime:
+    moment = recording.ready_at or recording.created_at
+    return moment.replace(microsecond=0)
+
+
+def _serve(
+    request: Request,
+    blobs: BlobStore,
+    recording: Recording,
+    extra: dict[str, str] | None = None,
+) -> Response:
+    assert recording.storage_key is not None and recording.sha256 is not None
+    etag, modified = etag_for(recording.sha256), _modified(recording)
+    headers = {
+        "Accept-Ranges": "bytes",
+        "ETag": etag,
+        "Last-Modified": http_date(modified),
+        "Cache-Control": "private, max-age=600",
+        "X-Content-Type-Options": "nosniff",
+        # The signed URL must not travel on in a Referer header.
+        "Referrer-Policy": "no-referrer",
+        **(extra or {}),
+    }
+    h = request.headers
+    if not_modified(h.get("if-none-match"), h.get("if-modified-since"), etag, modified):
+        return Response(status_code=304, headers=headers)
+    size = recording.size_bytes
+    if size is None:
+        size = blobs.size(recording.storage_key)
+    part = _wanted(h.get("range"), h.get("if-range"), etag, modified, size)
+    if part.kind is RangeKind.UNSATISFIABLE:
+        headers["Content-Range"] = part.content_range() or ""
+        return Response(status_code=416, headers=headers)
+    status = 206 if part.kind is RangeKind.PARTIAL else 200
+    if part.kind is RangeKind.PARTIAL:
+        headers["Content-Range"] = part.content_range() or ""
+    headers["Content-Length"] = str(part.length)
+    kind = media_type(recording.format)
+    if request.method == "HEAD":
+        return Response(status_code=status, headers=headers, media_type=kind)
+    try:
+        stream = blobs.open_range(recording.storage_key, part.start, part.end)
+    except BlobNotFound:
+        raise NotFound("the recording's audio is missing from storage") from None
+    return StreamingResponse(_chunks(stream), status, headers=headers, media_type=kind)
+
+
+def _wanted(
+    range_header: str | None, if_range: str | None, etag: str, modified: datetime, size: int
+) -> ByteRange:
+    if range_header is None or not if_range_holds(if_range, etag, modified):
+        return whole(size)  # If-Range failed: the representation changed, send all of it
+    return parse_range(range_header, size)
+
+
+async def _chunks(stream: BlobStream) -> AsyncIterator[bytes]:
+    # Reads happen off the event loop; the source is closed even when the client goes away
+    # mid-stream (the generator is cancelled and its finally runs).
+    try:
+        while True:
+            chunk = await to_thread.run_sync(_next_chunk, stream)
+            if not chunk:
+                return
+            yield chunk
+    finally:
+        stream.close()
+
+
+def _next_chunk(stream: BlobStream) -> bytes:
+    return next(stream, b"")

@@ -1,0 +1,160 @@
+"""Who may listen to or download which recording, and the audit of each listening session.
+
+Never commits (the request edge does). Denials follow one rule for every recording endpoint:
+404 when the viewer cannot see the call at all (another org, or a call outside their scope
+that they took no part in), 403 with the reason when they can see the call but may not play it
+(e.g. their own call without playback permission).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import select, union
+from sqlalchemy.orm import Session
+
+from callrec.access.guard import require
+from callrec.access.rules import Actor, CallFacts, can_play, can_view_call
+from callrec.access.service import build_actor
+from callrec.audit.service import AuditAction, AuditLog
+from callrec.kit.clock import Clock
+from callrec.kit.errors import Conflict, Forbidden, NotFound
+from callrec.models import Call, Participant, Recording, RecordingState, Segment, User
+from callrec.models.calls import call_teams
+from callrec.recordings.playback import (
+    PlaybackGrant,
+    TokenError,
+    sign_playback,
+    verify_playback,
+)
+
+# Long enough to start listening and seek about; short enough that a leaked URL soon dies.
+PLAYBACK_URL_TTL = timedelta(minutes=10)
+
+
+def call_facts(session: Session, call: Call) -> CallFacts:
+    """The playback rules' view of a call: two small indexed queries, no ORM loading."""
+    people = union(
+        select(Participant.user_id).where(
+            Participant.call_id == call.id, Participant.user_id.is_not(None)
+        ),
+        select(Segment.user_id).where(Segment.call_id == call.id, Segment.user_id.is_not(None)),
+    )
+    user_ids = frozenset(session.scalars(select(people.subquery().c.user_id)).all())
+    team_ids = frozenset(
+        session.scalars(select(call_teams.c.team_id).where(call_teams.c.call_id == call.id))
+    )
+    return CallFacts(org_id=call.org_id, participant_user_ids=user_ids, team_ids=team_ids)
+
+
+def authorize_play(actor: Actor, facts: CallFacts) -> None:
+    """NotFound if the call is invisible to the actor, Forbidden if visible but not playable."""
+    if can_view_call(actor, facts) is not True:
+        raise NotFound("recording not found")
+    require(can_play(actor, facts))
+
+
+@dataclass(frozen=True, slots=True)
+class Playable:
+    recording: Recording
+    call: Call
+    sequence: int  # the segment's, for the download file name
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedUrl:
+    token: str
+    grant: PlaybackGrant
+
+
+class PlaybackService:
+    def __init__(self, session: Session, clock: Clock, secret_key: str) -> None:
+        self.session = session
+        self.clock = clock
+        self.secret_key = secret_key
+
+    # --- loading ------------------------------------------------------------------------
+
+    def _load(self, org_id: uuid.UUID, recording_id: uuid.UUID) -> tuple[Recording, Call]:
+        row = self.session.execute(
+            select(Recording, Call)
+            .join(Call, Call.id == Recording.call_id)
+            .where(Recording.id == recording_id, Recording.org_id == org_id)
+        ).first()
+        if row is None:
+            raise NotFound(f"recording {recording_id} not found", details={"id": str(recording_id)})
+        return row[0], row[1]
+
+    def _sequence(self, recording: Recording) -> int:
+        return int(
+            self.session.scalar(select(Segment.sequence).where(Segment.id == recording.segment_id))
+            or 1
+        )
+
+    def playable(self, actor: Actor, recording_id: uuid.UUID, *, ready: bool = True) -> Playable:
+        recording, call = self._load(actor.org_id, recording_id)
+        authorize_play(actor, call_facts(self.session, call))
+        if ready:
+            _require_ready(recording)
+        return Playable(recording, call, self._sequence(recording))
+
+    # --- listening: signed URLs ---------------------------------------------------------
+
+    def issue_url(self, actor: Actor, recording_id: uuid.UUID, client: str | None) -> IssuedUrl:
+        """A listening session begins: one audit event, one short-lived URL for the player."""
+        found = self.playable(actor, recording_id)
+        now = self.clock.now().replace(microsecond=0)
+        grant = PlaybackGrant(found.recording.id, actor.user_id, now + PLAYBACK_URL_TTL)
+        AuditLog(self.session, self.clock).append(
+            AuditAction.PLAYBACK,
+            org_id=actor.org_id,
+            actor_id=actor.user_id,
+            subject=f"recording:{found.recording.id}",
+            call_id=found.call.id,
+            details={"expires_at": grant.expires_at.isoformat(), "format": found.recording.format},
+            client=client,
+        )
+        return IssuedUrl(sign_playback(grant, self.secret_key), grant)
+
+    def for_token(
+        self, token: str, recording_id: uuid.UUID, presented_user_id: uuid.UUID | None
+    ) -> Recording:
+        """The recording a signed URL plays. The token's user must still be allowed now (a
+        revoked scope stops the next Range request), and credentials sent along with the URL
+        must be the same user's."""
+        try:
+            grant = verify_playback(token, self.secret_key, recording_id, self.clock.now())
+        except TokenError as exc:
+            raise Forbidden(str(exc)) from None
+        if presented_user_id is not None and presented_user_id != grant.user_id:
+            raise Forbidden("this playback URL was issued to another user")
+        user = self.session.get(User, grant.user_id)
+        if user is None or not user.is_active:
+            raise Forbidden("the user this playback URL was issued to can no longer play")
+        recording, call = self._load(user.org_id, recording_id)
+        authorize_play(build_actor(self.session, user), call_facts(self.session, call))
+        _require_ready(recording)
+        return recording
+
+    # --- download -----------------------------------------------------------------------
+
+    def audit_download(self, actor: Actor, found: Playable, client: str | None) -> None:
+        AuditLog(self.session, self.clock).append(
+            AuditAction.DOWNLOAD,
+            org_id=actor.org_id,
+            actor_id=actor.user_id,
+            subject=f"recording:{found.recording.id}",
+            call_id=found.call.id,
+            details={"format": found.recording.format, "size_bytes": found.recording.size_bytes},
+            client=client,
+        )
+
+
+def _require_ready(recording: Recording) -> None:
+    if recording.state is not RecordingState.READY or recording.storage_key is None:
+        raise Conflict(
+            f"the recording is {recording.state}, not ready to play yet",
+            details={"state": str(recording.state)},
+        )
