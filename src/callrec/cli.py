@@ -22,6 +22,8 @@ from callrec.kit.settings import get_settings
 from callrec.worker.runtime import Runtime
 
 if TYPE_CHECKING:
+    from callrec.kit.settings import Settings
+    from callrec.telephony.proxy import ProxyConfig
     from callrec.telephony.runner import MediaThread
     from callrec.telephony.srs import SrsConfig
 
@@ -110,25 +112,60 @@ def worker(
 
 @app.command()
 def media(
-    mode: Annotated[str, typer.Option(help="srs: a SIPREC recording server.")] = "srs",
+    mode: Annotated[
+        str, typer.Option(help="srs: a SIPREC recording server; proxy: the recording proxy "
+                               "(B2BUA, docs/proxy.md); both: the two on one event loop.")
+    ] = "srs",
     host: Annotated[str, typer.Option(help="Address for SIP and RTP.")] = "127.0.0.1",
-    sip_port: Annotated[int, typer.Option(help="SIP port (UDP and TCP).")] = 5060,
-    rtp_ports: Annotated[str, typer.Option(help="RTP port range, FIRST-LAST.")] = "20000-29999",
+    sip_port: Annotated[int, typer.Option(help="SIPREC server SIP port (UDP and TCP).")] = 5060,
+    rtp_ports: Annotated[str, typer.Option(help="SIPREC RTP port range, FIRST-LAST.")] = (
+        "20000-29999"
+    ),
     allow: Annotated[
-        list[str] | None, typer.Option(help="SRC addresses/networks allowed (repeatable).")
+        list[str] | None,
+        typer.Option(help="Peers allowed to send SIPREC sessions or calls (address or "
+                          "network, repeatable; default loopback)."),
     ] = None,
     org: Annotated[str | None, typer.Option(help="Org slug the calls belong to.")] = None,
-) -> None:
-    """Record real SIP calls: a SIPREC recording server (the SBC/PBX sends the streams)."""
+    proxy_port: Annotated[int, typer.Option(help="Recording proxy SIP port (UDP and TCP).")] = (
+        5070
+    ),
+    proxy_rtp_ports: Annotated[
+        str, typer.Option(help="Recording proxy RTP port range, FIRST-LAST.")
+    ] = "30000-39999",
+    upstream: Annotated[
+        str | None, typer.Option(help="host:port where proxied calls not in a route go.")
+    ] = None,
+    route: Annotated[
+        list[str] | None,
+        typer.Option(help="EXTENSION=host:port: where proxied calls to that number go "
+                          "(repeatable)."),
+    ] = None,
+) -> None:  # fmt: skip
+    """Record real SIP calls: a SIPREC recording server (the SBC/PBX sends the streams), a
+    recording proxy in the call path (consent media, beeps), or both."""
     from callrec.kit.logging import configure_logging
     from callrec.telephony.runner import run_media
     from callrec.worker.bootstrap import build_runtime
 
+    if mode not in ("srs", "proxy", "both"):
+        raise typer.BadParameter(f"--mode must be srs, proxy or both, not {mode!r}")
+    srs = _srs_config(host, sip_port, rtp_ports, allow, org) if mode != "proxy" else None
+    proxy = None
     if mode != "srs":
-        raise typer.BadParameter("only --mode srs exists so far (the proxy comes next)")
+        routes = ",".join(route or [])
+        proxy = _proxy_config(host, proxy_port, proxy_rtp_ports, allow, org, upstream, routes)
     settings = get_settings()
     configure_logging(json=settings.log_json, level=logging.getLevelName(settings.log_level))
-    run_media(build_runtime(settings), _srs_config(host, sip_port, rtp_ports, allow, org))
+    run_media(build_runtime(settings), srs, proxy)
+
+
+def _port_range(text: str, option: str) -> tuple[int, int]:
+    try:
+        first, last = (int(p) for p in text.split("-", 1))
+    except ValueError as exc:
+        raise typer.BadParameter(f"{option} must be FIRST-LAST, not {text!r}") from exc
+    return first, last
 
 
 def _srs_config(
@@ -136,12 +173,28 @@ def _srs_config(
 ) -> SrsConfig:
     from callrec.telephony.srs import SrsConfig
 
-    try:
-        first, last = (int(p) for p in rtp_ports.split("-", 1))
-    except ValueError as exc:
-        raise typer.BadParameter(f"--rtp-ports must be FIRST-LAST, not {rtp_ports!r}") from exc
+    first, last = _port_range(rtp_ports, "--rtp-ports")
     return SrsConfig(host=host, sip_port=sip_port, rtp_first=first, rtp_last=last,
                      allow=tuple(allow or ("127.0.0.0/8", "::1/128")), org_slug=org)  # fmt: skip
+
+
+def _proxy_config(
+    host: str, port: int, rtp_ports: str, allow: list[str] | None, org: str | None,
+    upstream: str | None, routes: str,
+) -> ProxyConfig:  # fmt: skip
+    from callrec.telephony.proxy import ProxyConfig
+    from callrec.telephony.proxy.config import parse_hostport, parse_routes
+
+    first, last = _port_range(rtp_ports, "--proxy-rtp-ports")
+    try:
+        return ProxyConfig(
+            host=host, sip_port=port, rtp_first=first, rtp_last=last,
+            upstream=parse_hostport(upstream) if upstream else None,
+            routes=parse_routes(routes), allow=tuple(allow or ("127.0.0.0/8", "::1/128")),
+            org_slug=org,
+        )  # fmt: skip
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
 
 
 @app.command()
@@ -157,8 +210,8 @@ def run(host: Host = "127.0.0.1", port: Port = 8000) -> None:
     runtime = build_runtime(settings)
     embedded = EmbeddedWorker(runtime, settings.embedded_workers)
     embedded.start()
-    media = _start_media(runtime, settings.sip_port, settings.rtp_ports)
-    if _load_demo(runtime) and media is not None:
+    media = _start_media(runtime, settings)
+    if _load_demo(runtime) and media is not None and media.server is not None:
         _demo_siprec_calls(settings.sip_port)
     console.print(
         f"\n[bold]callrec[/] on http://{host}:{port}  ·  API docs http://{host}:{port}/api/v1/docs"
@@ -201,22 +254,40 @@ def _demo_siprec_calls(sip_port: int) -> None:
     threading.Thread(target=lambda: asyncio.run(place_all()), daemon=True).start()
 
 
-def _start_media(runtime: Runtime, sip_port: int, rtp_ports: str) -> MediaThread | None:
-    """The SIPREC recording server in this process; a taken port is a warning, not a failure
-    of the whole demo."""
+def _start_media(runtime: Runtime, settings: Settings) -> MediaThread | None:
+    """The SIPREC recording server and the recording proxy in this process; a taken port is a
+    warning, not a failure of the whole demo (the other server still starts)."""
     from callrec.telephony.runner import MediaThread
 
-    if not sip_port:
-        return None
-    config = _srs_config("127.0.0.1", sip_port, rtp_ports, allow=None, org=None)
-    media = MediaThread(runtime, config)
-    try:
-        media.start()
-    except OSError as exc:
-        console.print(f"[yellow]SIPREC server not started[/] (port {sip_port}: {exc.strerror})")
-        return None
-    console.print(f"SIPREC recording server on sip:127.0.0.1:{sip_port} (UDP and TCP)")
-    return media
+    srs = None
+    if settings.sip_port:
+        srs = _srs_config("127.0.0.1", settings.sip_port, settings.rtp_ports, None, None)
+    proxy = None
+    if settings.proxy_port:
+        proxy = _proxy_config(
+            "127.0.0.1", settings.proxy_port, settings.proxy_rtp_ports, None, None,
+            settings.proxy_upstream or None, settings.proxy_routes,
+        )  # fmt: skip
+    attempts = [(srs, proxy)] + ([(srs, None), (None, proxy)] if srs and proxy else [])
+    for srs_config, proxy_config in attempts:
+        if srs_config is None and proxy_config is None:
+            continue
+        media = MediaThread(runtime, srs_config, proxy_config)
+        try:
+            media.start()
+        except OSError as exc:
+            media.abandon()
+            console.print(f"[yellow]media server not started[/] ({exc.strerror or exc})")
+            continue
+        if srs_config is not None:
+            console.print(f"SIPREC recording server on sip:127.0.0.1:{srs_config.sip_port} "
+                          "(UDP and TCP)")  # fmt: skip
+        if proxy_config is not None:
+            console.print(f"recording proxy on sip:127.0.0.1:{proxy_config.sip_port} "
+                          f"({len(proxy_config.routes)} routes, upstream "
+                          f"{proxy_config.upstream or 'none'})")  # fmt: skip
+        return media
+    return None
 
 
 @app.command("create-org")
@@ -369,6 +440,107 @@ def recordings_status() -> None:
     Console().print(table)
     backlog = sum(counts.get(s, 0) for s in ("capturing", "captured", "processing"))
     console.print(f"backlog {backlog}, SLA breaches {breached}")
+
+
+# --- the audit log (callrec.audit, docs/audit.md) -------------------------------------------
+
+audit_app = typer.Typer(
+    help="The audit log: verify its hash chain, query its events.", no_args_is_help=True
+)
+app.add_typer(audit_app, name="audit")
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Re-hash the whole audit chain: OK with the event count, or the first broken link (which
+    event, and why: edited, deleted, inserted, reordered, broken_link) with exit status 1."""
+    from callrec.audit.service import AuditService
+
+    engine = make_engine(get_settings().database_url_resolved)
+    try:
+        with session_scope(make_sessionmaker(engine)) as session:
+            result = AuditService(session).verify(None)
+    finally:
+        engine.dispose()
+    if result.broken is None:
+        head = "empty" if result.head_seq is None else f"head #{result.head_seq} {result.head_hash}"
+        typer.echo(f"OK: {result.count} events, the chain is intact ({head})")
+        return
+    broken = result.broken
+    typer.echo(f"BROKEN at event #{broken.seq} ({broken.kind}): {broken.message}")
+    typer.echo(f"the {result.count} events before it are intact")
+    raise typer.Exit(1)
+
+
+@audit_app.command("query")
+def audit_query(
+    user: Annotated[str | None, typer.Option(help="Email: events by or about this user.")] = None,
+    call: Annotated[uuid.UUID | None, typer.Option(help="Events about this call.")] = None,
+    since: Annotated[
+        str | None, typer.Option(help="From this time, inclusive (ISO 8601; no zone: UTC).")
+    ] = None,
+    until: Annotated[str | None, typer.Option(help="Before this time (ISO 8601).")] = None,
+    action: Annotated[str | None, typer.Option(help="e.g. auth.login_failed.")] = None,
+    org: Annotated[str | None, typer.Option(help="Org slug (default: every org).")] = None,
+    limit: Annotated[int, typer.Option(min=1, help="At most this many events.")] = 100,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+) -> None:
+    """Audit events, newest first, by user, call, action and time."""
+    import json
+
+    from rich.table import Table
+
+    from callrec.audit.schemas import AuditEventRead
+    from callrec.audit.service import AuditAction, AuditService, EventFilter, parse_instant
+
+    if action is not None and action not in {a.value for a in AuditAction}:
+        valid = ", ".join(a.value for a in AuditAction)
+        raise typer.BadParameter(f"unknown action {action!r}; one of: {valid}")
+    try:
+        start = parse_instant(since, "--since") if since else None
+        end = parse_instant(until, "--until") if until else None
+    except CallrecError as exc:
+        raise typer.BadParameter(exc.message) from exc
+    engine = make_engine(get_settings().database_url_resolved)
+    try:
+        with session_scope(make_sessionmaker(engine)) as session:
+            wanted = EventFilter(
+                org_id=_org_id(session, org) if org else None,
+                user_id=_audit_user_id(session, user) if user else None,
+                call_id=call,
+                action=action,
+                since=start,
+                until=end,
+            )
+            service = AuditService(session)
+            events = service.collect(wanted, limit)
+            emails = service.actor_emails(events)
+    finally:
+        engine.dispose()
+    rows = [AuditEventRead.model_validate(e).model_dump(mode="json") for e in events]
+    if as_json:
+        for row in rows:
+            typer.echo(json.dumps(row, sort_keys=True))
+        return
+    table = Table("seq", "when (UTC)", "action", "actor", "subject", "call", "client", "details")
+    for row in rows:
+        actor = emails.get(row["actor_id"], row["actor_id"]) if row["actor_id"] else "-"
+        table.add_row(
+            str(row["seq"]), row["occurred_at"][:19], row["action"], actor,
+            row["subject"] or "-", row["call_id"] or "-", row["client"] or "-",
+            json.dumps(row["details"], sort_keys=True),
+        )  # fmt: skip
+    Console(width=200).print(table)
+    console.print(f"{len(rows)} event(s)")
+
+
+def _audit_user_id(session: Session, email: str) -> uuid.UUID:
+    from callrec.access.repository import CredentialRepository
+
+    user = CredentialRepository(session).user_by_email(email)
+    if user is None:
+        raise typer.BadParameter(f"no user with email {email}")
+    return user.id
 
 
 def _session() -> AbstractContextManager[Session]:

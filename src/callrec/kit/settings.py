@@ -43,6 +43,11 @@ class Settings(BaseSettings):
     # The SIPREC recording server inside `callrec run` (`callrec media` takes options instead).
     sip_port: int = Field(default=5060, ge=0, le=65535)  # 0: no media server in `run`
     rtp_ports: str = Field(default="20000-29999", pattern=r"^\d+-\d+$")
+    # The recording proxy (B2BUA) inside `callrec run`: docs/proxy.md.
+    proxy_port: int = Field(default=5070, ge=0, le=65535)  # 0: no proxy in `run`
+    proxy_rtp_ports: str = Field(default="30000-39999", pattern=r"^\d+-\d+$")
+    proxy_upstream: str = ""  # host:port where calls to numbers not in the routes go
+    proxy_routes: str = ""  # "201=127.0.0.1:5080,202=10.0.0.7:5060"
     # Text-to-speech announcements and prompts: the longest message accepted (the brief gives 450
     # and 2,000; issue 5 takes 2,000).
     tts_max_chars: int = Field(default=2000, ge=1, le=100_000)

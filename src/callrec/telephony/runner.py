@@ -1,5 +1,6 @@
-"""Running the recording server: standalone (``callrec media``, uvloop, until a signal) or in
-a background thread of another process (``callrec run``, tests)."""
+"""Running the media servers — the SIPREC recording server, the recording proxy, or both on
+one event loop: standalone (``callrec media``, uvloop, until a signal) or in a background
+thread of another process (``callrec run``, tests)."""
 
 from __future__ import annotations
 
@@ -10,46 +11,87 @@ from concurrent.futures import Future
 
 import uvloop
 
+from callrec.telephony.proxy import ProxyConfig, RecordingProxy
 from callrec.telephony.srs import RecordingServer, SrsConfig
 from callrec.worker.runtime import Runtime
 
 
-def run_media(runtime: Runtime, config: SrsConfig) -> None:
+class MediaServers:
+    """The servers of one media process. They share the spool: it is recovered once, by the
+    first to start, before either listens (a second recovery could take a live capture)."""
+
+    def __init__(self, runtime: Runtime, srs: SrsConfig | None, proxy: ProxyConfig | None) -> None:
+        if srs is None and proxy is None:
+            raise ValueError("nothing to run: give a SIPREC server or a proxy configuration")
+        self.srs = RecordingServer(runtime, srs) if srs is not None else None
+        self.proxy = RecordingProxy(runtime, proxy) if proxy is not None else None
+
+    async def start(self) -> None:
+        if self.srs is not None:
+            await self.srs.start()
+        if self.proxy is not None:
+            try:
+                await self.proxy.start(recover=self.srs is None)
+            except BaseException:
+                if self.srs is not None:
+                    await self.srs.stop()
+                raise
+
+    async def stop(self) -> None:
+        if self.proxy is not None:
+            await self.proxy.stop()
+        if self.srs is not None:
+            await self.srs.stop()
+
+
+def run_media(
+    runtime: Runtime, config: SrsConfig | None = None, proxy: ProxyConfig | None = None
+) -> None:
     async def main() -> None:
-        server = RecordingServer(runtime, config)
-        await server.start()
+        servers = MediaServers(runtime, config, proxy)
+        await servers.start()
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         await stop.wait()
-        await server.stop()
+        await servers.stop()
 
     uvloop.run(main())
 
 
 class MediaThread:
-    """The recording server on its own event loop in a daemon thread."""
+    """The media servers on their own event loop in a daemon thread."""
 
-    def __init__(self, runtime: Runtime, config: SrsConfig) -> None:
-        self.server = RecordingServer(runtime, config)
+    def __init__(
+        self, runtime: Runtime, config: SrsConfig | None = None, proxy: ProxyConfig | None = None
+    ) -> None:
+        self.servers = MediaServers(runtime, config, proxy)
         self.loop = uvloop.new_event_loop()
         self.thread = threading.Thread(
             target=self.loop.run_forever, name="callrec-media", daemon=True
         )
 
+    @property
+    def server(self) -> RecordingServer | None:
+        return self.servers.srs
+
+    @property
+    def proxy(self) -> RecordingProxy | None:
+        return self.servers.proxy
+
     def start(self) -> None:
         self.thread.start()
-        self._call(self.server.start()).result(10)
+        self._call(self.servers.start()).result(10)
 
     def abandon(self) -> None:
-        """After a failed ``start`` (a port taken): stop the loop without stopping the server."""
+        """After a failed ``start`` (a port taken): stop the loop without stopping the servers."""
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(10)
         self.loop.close()
 
     def stop(self) -> None:
-        self._call(self.server.stop()).result(30)
+        self._call(self.servers.stop()).result(30)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(10)
 

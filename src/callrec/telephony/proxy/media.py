@@ -1,0 +1,213 @@
+"""The proxy's media plane for one call: an RTP socket facing each party, and what we send each
+of them — relayed packets, our own prompts, the beep — as ONE continuous RTP stream per
+direction (our SSRC; sequence numbers and timestamps that carry on across prompt → relay →
+transfer), so the party's jitter buffer never sees a new source or a jump.
+
+Relaying keeps the sender's timing: a relayed packet's timestamp is the sender's plus an offset
+fixed when the source (re)starts, chosen so our stream stays on the wall clock. Our own frames
+are placed on the same clock. Everything here runs in the event loop's datagram callbacks, so
+it is O(1) per packet: one header parse, one header pack, and for a frame carrying part of a
+beep (or needing PCMU↔PCMA) one audioop decode/add/encode.
+"""
+
+from __future__ import annotations
+
+import secrets
+import struct
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Final
+
+from callrec.media.beep import BeepMixer, decode_frame, encode_frame
+from callrec.media.rtp import RtpError, parse_header
+from callrec.telephony.rtp_endpoint import RtpEndpoint
+from callrec.telephony.transport import Address
+
+_HEADER: Final = struct.Struct("!BBHII")
+_WRAP: Final = 0xFFFFFFFF
+SAMPLES_PER_FRAME: Final = 160
+_REANCHOR_SAMPLES: Final = 1600  # a relayed source 200 ms off our clock after a pause: re-place it
+_QUIET_S: Final = 0.045  # no packet for two frame times: the party is not sending right now
+
+Tap = Callable[[bytes, float], None]
+
+
+@dataclass(frozen=True)
+class Codec:
+    """What one party and we agreed on: its audio payload type (0 PCMU, 8 PCMA) and its
+    telephone-event payload type, if any."""
+
+    audio_pt: int
+    event_pt: int | None
+
+
+@dataclass
+class Outbound:
+    """The RTP stream we send one party."""
+
+    codec: Codec
+    send: Callable[[bytes], None]
+    ssrc: int = field(default_factory=lambda: secrets.randbits(32))
+    seq: int = field(default_factory=lambda: secrets.randbits(15))
+    last_ts: int = field(default_factory=lambda: secrets.randbits(31))
+    last_len: int = 0
+    sent_at: float = field(default_factory=time.monotonic)
+    own_last: bool = False  # the last packet was one of ours (prompt, beep), not relayed
+    source: int | None = None  # SSRC of the relayed source the offsets belong to
+    ts_offset: int = 0
+    seq_offset: int = 0
+    beep: BeepMixer | None = None
+    tap: Tap | None = None  # the recorder: what this party hears
+    sent: int = 0
+
+    def expected_ts(self, now: float) -> int:
+        """Our timestamp for a packet sent ``now``: on the wall clock, never before the end of
+        the last packet sent."""
+        elapsed = round((now - self.sent_at) * 8000 / SAMPLES_PER_FRAME) * SAMPLES_PER_FRAME
+        return (self.last_ts + max(elapsed, self.last_len)) & _WRAP
+
+    def relay(self, data: bytes, now: float, source_codec: Codec) -> None:
+        """A packet from the other party, re-stamped into our stream (PCMU↔PCMA if needed)."""
+        try:
+            pt, seq, ts, ssrc, start, end = parse_header(data)
+        except RtpError:
+            return
+        is_event = pt == source_codec.event_pt
+        if not is_event and pt != source_codec.audio_pt:
+            return  # comfort noise and anything else we did not negotiate
+        if is_event and self.codec.event_pt is None:
+            return  # the other party cannot take RFC 4733: drop it (it was not negotiated)
+        if ssrc != self.source or self.own_last:
+            self._anchor(ssrc, seq, ts, now)
+        elif not is_event and now - self.sent_at > 0.1:
+            drift = ((ts + self.ts_offset - self.expected_ts(now) + (1 << 31)) & _WRAP) - (1 << 31)
+            if abs(drift) > _REANCHOR_SAMPLES:
+                self._anchor(ssrc, seq, ts, now)  # the sender's timestamps jumped (hold/resume)
+        out_ts = (ts + self.ts_offset) & _WRAP
+        out_seq = (seq + self.seq_offset) & 0xFFFF
+        payload = data[start:end]
+        if is_event:
+            out_pt = self.codec.event_pt or 0
+        else:
+            out_pt = self.codec.audio_pt
+            if pt != out_pt:
+                payload = encode_frame(out_pt, decode_frame(pt, payload))
+            if self.beep is not None:
+                payload = self.beep.mix(out_pt, payload, out_ts)
+        marker = data[1] & 0x80
+        packet = _HEADER.pack(0x80, marker | out_pt, out_seq, out_ts, self.ssrc) + payload
+        if ((out_seq - self.seq) & 0xFFFF) < 0x8000:
+            self.seq = out_seq  # newest sent (a reordered older packet does not move it back)
+            if not is_event:
+                self.last_ts, self.last_len, self.sent_at = out_ts, len(payload), now
+        self.own_last = False
+        self._emit(packet, now)
+
+    def _anchor(self, ssrc: int, seq: int, ts: int, now: float) -> None:
+        self.source = ssrc
+        self.ts_offset = (self.expected_ts(now) - ts) & _WRAP
+        self.seq_offset = (self.seq + 1 - seq) & 0xFFFF
+
+    def own(self, payload: bytes, now: float, marker: bool = False) -> int:
+        """Send one frame of ours (G.711 in this party's codec); returns its timestamp. Frames
+        sent back to back (a prompt) follow each other exactly."""
+        contiguous = self.own_last and now - self.sent_at < 0.06
+        ts = ((self.last_ts + self.last_len) & _WRAP) if contiguous else self.expected_ts(now)
+        if self.beep is not None:
+            payload = self.beep.mix(self.codec.audio_pt, payload, ts)
+        self.seq = (self.seq + 1) & 0xFFFF
+        b1 = (0x80 if marker or not contiguous else 0) | self.codec.audio_pt
+        packet = _HEADER.pack(0x80, b1, self.seq, ts, self.ssrc) + payload
+        self.last_ts, self.last_len, self.sent_at, self.own_last = ts, len(payload), now, True
+        self._emit(packet, now)
+        return ts
+
+    def beep_only(self, now: float) -> None:
+        """While a beep is due: if this party's peer is not sending (hold, silence suppression,
+        no audio at all), send the beep on our own so that it is still heard."""
+        if self.beep is None or now - self.sent_at < _QUIET_S:
+            return
+        ts = self.expected_ts(now)
+        frame = self.beep.frame(self.codec.audio_pt, ts)
+        if frame is not None:
+            self.seq = (self.seq + 1) & 0xFFFF
+            packet = _HEADER.pack(0x80, self.codec.audio_pt, self.seq, ts, self.ssrc) + frame
+            self.last_ts, self.last_len, self.sent_at, self.own_last = ts, len(frame), now, True
+            self._emit(packet, now)
+
+    def _emit(self, packet: bytes, now: float) -> None:
+        self.sent += 1
+        self.send(packet)
+        if self.tap is not None:
+            self.tap(packet, now)
+
+
+@dataclass
+class MediaLeg:
+    """Our RTP socket facing one party, and where its RTP must go (from its SDP)."""
+
+    endpoint: RtpEndpoint
+    port: int
+    codec: Codec
+    remote: Address | None = None  # None: not known yet, or on hold at 0.0.0.0
+    out: Outbound = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.out = Outbound(self.codec, self._send)
+
+    def _send(self, packet: bytes) -> None:
+        transport = self.endpoint.transport
+        if transport is not None and self.remote is not None:
+            transport.sendto(packet, self.remote)
+
+    def set_codec(self, codec: Codec) -> None:
+        self.codec = codec
+        self.out.codec = codec
+
+    def close(self) -> None:
+        self.endpoint.close()
+
+    @property
+    def last_packet(self) -> float:
+        return self.endpoint.last_packet
+
+
+class Bridge:
+    """Both directions of a connected call: what A sends goes to B and the other way round."""
+
+    def __init__(self, a: MediaLeg, b: MediaLeg) -> None:
+        self.a, self.b = a, b
+        a.endpoint.sink = self._from_a
+        b.endpoint.sink = self._from_b
+
+    def replace(self, which: str, leg: MediaLeg) -> MediaLeg:
+        """A transfer: a new party takes ``which`` side; what we send it carries on in the
+        same outgoing stream (sequence and timestamps), so the recording has no seam."""
+        old = self.a if which == "a" else self.b
+        old.endpoint.sink = _drop  # the transferor's late packets go nowhere
+        leg.out = old.out
+        leg.out.send = leg._send
+        leg.out.codec = leg.codec
+        leg.out.source = None  # the new party's packets re-anchor
+        if which == "a":
+            self.a = leg
+            leg.endpoint.sink = self._from_a
+        else:
+            self.b = leg
+            leg.endpoint.sink = self._from_b
+        return old
+
+    def _from_a(self, data: bytes, now: float) -> None:
+        self.b.out.relay(data, now, self.a.codec)
+
+    def _from_b(self, data: bytes, now: float) -> None:
+        self.a.out.relay(data, now, self.b.codec)
+
+    def beep_tick(self, now: float) -> None:
+        self.a.out.beep_only(now)
+        self.b.out.beep_only(now)
+
+
+def _drop(data: bytes, now: float) -> None:
+    return None

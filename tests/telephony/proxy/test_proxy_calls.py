@@ -1,0 +1,62 @@
+"""Calls through the recording proxy between two real SIPp peers: what each party hears, the
+recording of both, and the answers for calls that do not connect."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from callrec.models import Call, RecordingState
+from tests.recordings.audio import decode, window
+from tests.telephony.proxy.harness import (
+    CALLEE_HZ,
+    CALLER_HZ,
+    Peers,
+    ProxyWorld,
+    free_port,
+    has_tone,
+    proxy_world,
+)
+
+
+@pytest.fixture
+def peers(tmp_path: Path) -> Iterator[Peers]:
+    made = Peers(tmp_path)
+    yield made
+    made.close()
+
+
+@pytest.fixture
+def callee_port() -> int:
+    return free_port()
+
+
+@pytest.fixture
+def world(tmp_path: Path, callee_port: int) -> Iterator[ProxyWorld]:
+    yield from proxy_world(tmp_path, routes={"201": ("127.0.0.1", callee_port)})
+
+
+def test_an_incoming_call_is_bridged_and_recorded_with_both_parties(
+    world: ProxyWorld, peers: Peers, callee_port: int
+) -> None:
+    callee = peers.callee(callee_port)
+    caller = peers.call(world.port, "201", "+15550001", hold_ms=3000)
+    assert callee.wait() == 0, callee.errors()
+    assert caller.status() == ["200"]
+    heard_by_caller, _ = caller.sink.audio()
+    heard_by_callee, _ = callee.sink.audio()
+    assert has_tone(window(heard_by_caller, 8000, 0.5, 2.5), CALLEE_HZ)
+    assert has_tone(window(heard_by_callee, 8000, 0.5, 2.5), CALLER_HZ)
+    world.wait_captured()
+    (ready,) = world.process()
+    assert ready.state is RecordingState.READY, ready.failure_reason
+    rate, channels, samples = decode(world.runtime.blobs.get_bytes(ready.storage_key or ""))
+    assert channels == 1
+    middle = window(samples, rate, 0.8, 2.5)
+    assert has_tone(middle, CALLER_HZ, rate) and has_tone(middle, CALLEE_HZ, rate)
+    with world.runtime.sessionmaker() as session:
+        call = session.scalars(select(Call)).one()
+        assert call.direction == "inbound"
