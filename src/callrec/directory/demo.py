@@ -3,6 +3,10 @@
 It includes the brief's two worked examples: Alice's desk phone (device Off, user Inherit,
 org On for incoming calls: not recorded) and Bob's softphone (device Inherit, user On, org Off
 for outgoing calls: recorded).
+
+Consent: every incoming call that is recorded first plays a text-to-speech announcement (set at
+the org); the Support team asks before recording outgoing calls and beeps every 15 s; Carol asks
+on her own outgoing calls (user level) and Bob's recorded calls beep every 15 s (user level).
 """
 
 from __future__ import annotations
@@ -12,15 +16,19 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from callrec.access.rules import ManagementScope, PlaybackScope, Role
+from callrec.consent.schemas import TtsAnnouncementCreate
+from callrec.consent.service import AnnouncementService
 from callrec.directory import schemas as s
 from callrec.directory.repository import OrgRepository
 from callrec.directory.service import DeviceService, OrgService, TeamService, UserService
 from callrec.models import Org
-from callrec.policy.types import BeepMode, OutgoingMode, Toggle
+from callrec.policy.types import AnnouncementMode, BeepMode, OutgoingMode, Toggle
+from callrec.worker.runtime import Runtime, current_runtime
 
 DEMO_SLUG = "demo"
 DEMO_PASSWORD = "callrec-demo"
 DEMO_ADMIN = "admin@demo.example.com"
+DEMO_ANNOUNCEMENT = "This call may be recorded for quality and training purposes."
 
 
 @dataclass(frozen=True)
@@ -78,13 +86,20 @@ def demo_exists(session: Session) -> bool:
     return OrgRepository(session).slug_taken(DEMO_SLUG)
 
 
-def load_demo(session: Session) -> Org:
+def load_demo(session: Session, runtime: Runtime | None = None) -> Org:
+    """``runtime`` (default: the process's) gives the blob store the announcement is kept in."""
+    rt = runtime or current_runtime()
     org = OrgService(session).create(
         None, s.OrgCreate(name="Demo Telecom", slug=DEMO_SLUG, licences_purchased=15)
     )
     # The org records incoming calls and not outgoing ones; teams and people refine it.
     org.rec_incoming = Toggle.ON
     org.rec_outgoing = Toggle.OFF
+    welcome = AnnouncementService(session, rt.blobs, rt.settings).create_tts(
+        org.id, TtsAnnouncementCreate(name="Welcome", text=DEMO_ANNOUNCEMENT, voice="en-us")
+    )
+    org.rec_announcement = AnnouncementMode.PLAY
+    org.rec_announcement_id = welcome.id
 
     teams = {}
     for name in ("Sales", "Support", "Billing"):
@@ -133,6 +148,11 @@ def load_demo(session: Session) -> Org:
             desk.rec_incoming = Toggle.OFF
         if first == "bob":  # brief example 2: device Inherit, user On, org Off (outgoing)
             user.rec_outgoing = Toggle.ON
+            user.rec_beep = BeepMode.ON  # compliance beep at the user level
+            user.rec_beep_interval_s = 15
+        if first == "carol":  # ask-to-record at the user level
+            user.rec_outgoing = Toggle.ON
+            user.rec_outgoing_mode = OutgoingMode.ASK
         if first in {"carol", "dan"}:
             devices.create(
                 None,
