@@ -56,6 +56,7 @@ bench: install
 	$(PY) bench/capture.py
 	$(PY) bench/tts.py
 	$(PY) bench/proxy.py
+	$(PY) bench/reports.py
 
 bench-quick: install
 	$(PY) bench/policy.py --quick
@@ -63,6 +64,7 @@ bench-quick: install
 	$(PY) bench/capture.py --quick
 	$(PY) bench/tts.py --quick
 	$(PY) bench/proxy.py --quick
+	$(PY) bench/reports.py --quick
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis
