@@ -7,8 +7,8 @@ The callers are ``ua.Caller``s sending to the proxy; the callees are one ``ua.Ca
 ``callee_port``, which must be where the proxy sends these calls (its upstream in ``callrec
 run``). Both parties talk (the synthetic voices of ``ua.audio.conversation``), so the recordings
 hold a two-sided conversation. The parties are the demo tenant's (``directory/demo.py``): the org
-records incoming calls and plays its announcement; Support (Dan, Erin) is asked on outgoing
-calls and hears a beep every 15 s.
+records incoming calls and plays its announcement first; Carol (user level) and Support (Dan)
+are asked on outgoing calls; Bob's recorded calls beep every 15 s.
 """
 
 from __future__ import annotations
@@ -58,17 +58,19 @@ class ProxyDemoOutcome:
         )
 
 
+DEMO_PHONES_PORT = 5080  # where `callrec run`'s proxy sends the demo's calls (its upstream)
+
 DEMO_CALLS: tuple[ProxyDemoCall, ...] = (
     ProxyDemoCall("incoming call to Carol, announcement first",
                   "sip:+441632960201@trunk.example.com", "sip:carol@demo.example.com", 10, 11),
-    ProxyDemoCall("Erin's outgoing call, asked, answered 1",
-                  "sip:erin@demo.example.com", "sip:+441632960301@trunk.example.com", 8, 12,
+    ProxyDemoCall("Carol's outgoing call, asked, answered 1",
+                  "sip:carol@demo.example.com", "sip:+441632960301@trunk.example.com", 8, 12,
                   press="1"),
     ProxyDemoCall("Dan's outgoing call, asked, answered 0 by SIP INFO",
                   "sip:dan@demo.example.com", "sip:+441632960302@trunk.example.com", 6, 13,
                   press="0", via="info"),
-    ProxyDemoCall("incoming call to Dan, beep every 15 s",
-                  "sip:+441632960202@trunk.example.com", "sip:dan@demo.example.com", 35, 14),
+    ProxyDemoCall("Bob's outgoing call, beep every 15 s",
+                  "sip:bob@demo.example.com", "sip:+441632960303@trunk.example.com", 35, 14),
 )  # fmt: skip
 
 
