@@ -187,15 +187,17 @@ class Peers:
         self.peers.append(peer)
         return peer
 
-    def callee(self, port: int, scenario: str = "proxy_callee.xml", tone_hz: float = CALLEE_HZ,
-               seconds: float = 3.0, name: str = "callee") -> Peer:  # fmt: skip
+    def callee(
+        self, port: int, scenario: str = "proxy_callee.xml", tone_hz: float = CALLEE_HZ,
+        seconds: float = 3.0, name: str = "callee", hold_ms: int = 3000,
+    ) -> Peer:  # fmt: skip
         """Start a SIPp callee in the background on ``port`` (the proxy routes there)."""
         peer = self._peer(name, tone_hz, seconds, port=port)
         command = [
             self.sipp, "-sf", str(SIPP_DIR / scenario), "-m", "1", "-i", "127.0.0.1",
             "-p", str(peer.port), "-mi", "127.0.0.1", "-mp", str(free_port()),
-            "-key", "rx_port", str(peer.sink.port), "-timeout", "60s", "-timeout_error",
-            "-nostdin", "-trace_err", "-trace_logs",
+            "-key", "rx_port", str(peer.sink.port), "-d", str(hold_ms), "-timeout", "60s",
+            "-timeout_error", "-nostdin", "-trace_err", "-trace_logs",
         ]  # fmt: skip
         peer.process = subprocess.Popen(command, cwd=peer.work, stdout=subprocess.PIPE,
                                         stderr=subprocess.STDOUT, text=True)  # fmt: skip

@@ -60,3 +60,64 @@ def test_an_incoming_call_is_bridged_and_recorded_with_both_parties(
     with world.runtime.sessionmaker() as session:
         call = session.scalars(select(Call)).one()
         assert call.direction == "inbound"
+
+
+def test_the_callee_hanging_up_ends_the_call_and_its_recording(
+    world: ProxyWorld, peers: Peers, callee_port: int
+) -> None:
+    callee = peers.callee(callee_port, "proxy_callee_bye.xml", hold_ms=2000)
+    caller = peers.call(world.port, "201", "+15550001", scenario="proxy_caller_hung_up.xml")
+    assert callee.wait() == 0, callee.errors()
+    assert caller.status() == ["200"]
+    world.wait_captured()
+    world.wait_idle()
+    (ready,) = world.process()
+    assert ready.state is RecordingState.READY, ready.failure_reason
+    assert ready.duration_ms is not None and 1500 <= ready.duration_ms <= 2600
+
+
+def test_a_busy_callee_is_relayed_and_leaves_no_recording(
+    world: ProxyWorld, peers: Peers, callee_port: int
+) -> None:
+    callee = peers.callee(callee_port, "proxy_callee_busy.xml")
+    caller = peers.call(world.port, "201", "+15550001")
+    assert callee.wait() == 0, callee.errors()
+    assert caller.status() == ["486"]
+    world.wait_idle()
+    assert world.recordings() == []
+    with world.runtime.sessionmaker() as session:
+        assert session.scalars(select(Call)).all() == []
+
+
+def test_cancel_before_answer_is_relayed_and_leaves_no_recording(
+    world: ProxyWorld, peers: Peers, callee_port: int
+) -> None:
+    callee = peers.callee(callee_port, "proxy_callee_ringing.xml")
+    caller = peers.call(world.port, "201", "+15550001", scenario="proxy_caller_cancel.xml")
+    assert callee.wait() == 0, callee.errors()  # it saw the CANCEL and answered 487
+    assert caller.status() == ["487"]
+    world.wait_idle()
+    assert world.recordings() == []
+
+
+def test_a_number_without_a_route_gets_404(world: ProxyWorld, peers: Peers) -> None:
+    caller = peers.call(world.port, "999", "+15550001")
+    assert caller.status() == ["404"]
+    world.wait_idle()
+
+
+@pytest.fixture
+def closed_world(tmp_path: Path, callee_port: int) -> Iterator[ProxyWorld]:
+    yield from proxy_world(tmp_path, routes={"201": ("127.0.0.1", callee_port)},
+                           allow=("192.0.2.0/24",))  # fmt: skip
+
+
+def test_a_peer_outside_the_allowlist_gets_403_and_nothing_is_called(
+    closed_world: ProxyWorld, peers: Peers, callee_port: int
+) -> None:
+    callee = peers.callee(callee_port)
+    caller = peers.call(closed_world.port, "201", "+15550001")
+    assert caller.status() == ["403"]
+    assert closed_world.proxy.refused == 1
+    assert callee.process is not None and callee.process.poll() is None  # never called
+    assert closed_world.recordings() == []
