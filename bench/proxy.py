@@ -196,7 +196,7 @@ def summarize(
         "setup_s": gen["setup_s"], "window_s": window_s, "byes_ok": gen["byes_ok"],
     }  # fmt: skip
     run["generator_ok"] = gen["window_late_ticks"] == 0 and gen["send_errors"] == 0
-    run["recorder_ok"] = (  # the name bench/capture.py's helpers read: the system under test
+    run["proxy_ok"] = (
         run["lost"] == 0 and not gen["failed"] and gen["answered"] == calls
         and recorded == calls and cpu_pct <= 100.0 and not gen["unpaired_calls"]
     )  # fmt: skip
@@ -224,7 +224,7 @@ def search(
         run = one_run(tmp, template, calls, seconds, cps)
         runs.append(run)
         print(json.dumps(run), flush=True)
-        if run["recorder_ok"] and run["generator_ok"]:
+        if run["proxy_ok"] and run["generator_ok"]:
             good = calls
         else:
             bad = calls
@@ -237,7 +237,7 @@ def search(
 def result(
     quick: bool, runs: list[dict[str, object]], limit: str, base: dict[str, object] | None
 ) -> dict[str, object]:
-    clean = [r for r in runs if r["recorder_ok"] and r["generator_ok"]]
+    clean = [r for r in runs if r["proxy_ok"] and r["generator_ok"]]
     best = max(clean, key=lambda r: int(r["calls"]), default=None)  # type: ignore[call-overload]
     shown = best or runs[0]
     within = [r for r in clean if r["p99_ms"] is not None and float(r["p99_ms"]) <= TARGET_P99_MS]  # type: ignore[arg-type]
@@ -281,7 +281,7 @@ def main() -> None:
             limit = "not searched (--quick)"
         else:
             runs, limit = search(tmp, template, start, seconds, cps, budget_s=600)
-        best = max((int(r["calls"]) for r in runs if r["recorder_ok"]), default=start)  # type: ignore[call-overload]
+        best = max((int(r["calls"]) for r in runs if r["proxy_ok"]), default=start)  # type: ignore[call-overload]
         base = baseline(best, min(seconds, 10.0), cps)
     print(json.dumps(result(args.quick, runs, limit, base)))
 
