@@ -256,10 +256,16 @@ def _declared_samples(data: bytes, start: int, first: _Frame) -> int | None:
     if not frames:
         return None
     # LAME's extension after the optional fields states the encoder delay and end padding,
-    # which decoders trim; without it the whole frames count.
+    # which decoders trim. It starts with the encoder's name and version ("LAME3.100", FFmpeg's
+    # "Lavf", NUL-padded); without one the whole frames count.
     lame = at + 12 + (4 if flags & 2 else 0) + (100 if flags & 4 else 0) + (4 if flags & 8 else 0)
     trimmed = 0
-    if data[lame : lame + 4] == b"LAME":
+    encoder = data[lame : lame + 9]
+    if (
+        len(encoder) == 9
+        and encoder[:1].isalpha()
+        and all(b == 0 or 32 <= b < 127 for b in encoder)
+    ):
         packed = int.from_bytes(data[lame + 21 : lame + 24], "big")
         trimmed = (packed >> 12) + (packed & 0xFFF)
     return max(frames * first.samples - trimmed, 0) or None
