@@ -16,7 +16,7 @@ from callrec.media import g722
 from callrec.media.capture import CaptureFormatError, read_index
 from callrec.media.g711 import PT_PCMU
 from callrec.media.g722 import PT_G722, G722Decoder, WidebandLeg, decimate_taps
-from callrec.media.mixdown import render_capture
+from callrec.media.mixdown import render_at_native_rate, render_capture
 from tests.media.synth import (
     RATE,
     Packet,
@@ -146,6 +146,50 @@ def test_a_leg_may_switch_from_g711_to_g722_mid_call(tmp_path: Path) -> None:
     assert level(leg[RATE + 800 :], 400) < 50
 
 
+def test_a_call_that_is_g722_throughout_can_stay_wideband(tmp_path: Path) -> None:
+    # 5 kHz is beyond what 8 kHz audio can carry: kept at 16 kHz, exactly as decoded.
+    caller = tone(5000, 2.0, rate=WIDE)
+    callee = tone(1000, 1.5, rate=WIDE, start=8000)
+    packets = interleave(g722_packets(0, caller), g722_packets(1, callee, offset=4000))
+    path = write_capture(tmp_path / "c.crec", packets, ["caller", "callee", "silent"])
+    rate, chunks = render_at_native_rate(path, window_s=0.37)
+    (leg0, leg1, leg2), mono = joined(chunks)
+    assert rate == WIDE
+    assert len(leg0) == len(leg1) == len(leg2) == len(mono) == 2 * WIDE
+    assert np.array_equal(leg0, G722Decoder().decode(g722.encode(caller)))
+    assert not leg1[: WIDE // 2].any()  # the callee starts 0.5 s in, at its place
+    assert np.array_equal(leg1[WIDE // 2 :], G722Decoder().decode(g722.encode(callee)))
+    assert not leg2.any()
+    assert level(leg0[800:], 5000, WIDE) > 7500
+    assert level(mono[WIDE:], 1000, WIDE) > 7500 and level(mono[WIDE:], 5000, WIDE) > 7500
+
+
+def test_wideband_loss_is_silence_of_its_length_at_its_place(tmp_path: Path) -> None:
+    source = tone(1000, 2.0, rate=WIDE)
+    packets = g722_packets(0, source)
+    kept = [p for i, p in enumerate(packets) if not 25 <= i < 30]  # 0.5 s to 0.6 s
+    rate, chunks = render_at_native_rate(write_capture(tmp_path / "c.crec", kept, ["only"]), 0.3)
+    (leg,), _ = joined(chunks)
+    full = G722Decoder().decode(g722.encode(source))
+    assert rate == WIDE and len(leg) == len(full) == 2 * WIDE
+    assert np.array_equal(leg[: WIDE // 2], full[: WIDE // 2])
+    assert not leg[WIDE // 2 : WIDE * 6 // 10].any()
+    after = slice(WIDE * 7 // 10, 2 * WIDE)
+    assert rms(leg[after].astype(np.int32) - full[after]) < 0.02 * rms(full[after])
+
+
+def test_a_call_with_any_g711_stays_narrowband(tmp_path: Path) -> None:
+    packets = interleave(
+        packetize(0, tone(400, 1.0), PT_PCMU), g722_packets(1, tone(1000, 1.0, rate=WIDE))
+    )
+    path = write_capture(tmp_path / "c.crec", packets)
+    rate, chunks = render_at_native_rate(path)
+    legs, _ = joined(chunks)
+    assert rate == RATE
+    expected, _ = joined(render_capture(path))
+    assert all(np.array_equal(a, b) for a, b in zip(legs, expected, strict=True))
+
+
 def test_g722_records_round_trip_through_the_index(tmp_path: Path) -> None:
     packets = g722_packets(1, tone(1000, 0.1, rate=WIDE), offset=4000)
     index = read_index(write_capture(tmp_path / "c.crec", packets))
@@ -162,11 +206,14 @@ def test_g722_needs_the_8khz_timeline_it_is_timed_on(tmp_path: Path) -> None:
 
 
 def test_the_wideband_leg_refuses_audio_it_already_handed_out() -> None:
-    leg = WidebandLeg()
-    leg.add(np.array([0]), np.array([160]), np.zeros(320, np.int16))
-    assert len(leg.take(0, 100)) == 100
-    with pytest.raises(ValueError, match="already handed out"):
-        leg.add(np.array([0]), np.array([10]), np.zeros(20, np.int16))
+    for wide in (False, True):
+        leg = WidebandLeg()
+        leg.add(np.array([0]), np.array([160]), np.zeros(320, np.int16))
+        assert len(leg.take_wide(0, 100) if wide else leg.take(0, 100)) == 100 * (1 + wide)
+        with pytest.raises(ValueError, match="already handed out"):
+            leg.add(np.array([0]), np.array([10]), np.zeros(20, np.int16))
+        with pytest.raises(ValueError, match="already handed out"):
+            leg.take_wide(0, 10) if wide else leg.take(0, 10)
 
 
 def test_encoding_takes_sample_pairs() -> None:

@@ -1,6 +1,7 @@
 """Wideband calls: G.722 RTP through the call recorder (loss and reordering keep their places),
 and a real SIPREC client (SIPp) that offers G.722, is answered G.722 and sends two G.722 streams
-with different tones; the processed recording is checked for its length and both tones."""
+with different tones; the processed recording is checked for its rate (16 kHz: wideband kept),
+its length and both tones."""
 
 from __future__ import annotations
 
@@ -136,10 +137,12 @@ def test_sipp_records_two_g722_streams_through_the_srs(
     assert done.returncode == 0, f"sipp failed ({done.returncode}): {done.stdout[-2000:]}{errors}"
 
     captured = _wait_captured(srs.runtime)
-    assert captured.events == [
-        {"type": "dtmf", "leg": "1", "digit": "7", "at_ms": pytest.approx(1000, abs=30),
-         "duration_ms": 120}
-    ]  # fmt: skip
+    # The digit is 1 s into the streams; the streams start when SIPp gets round to playing them
+    # after the ACK, which a loaded machine delays by tens of milliseconds.
+    (digit,) = captured.events or []
+    assert {**digit, "at_ms": 0} == {"type": "dtmf", "leg": "1", "digit": "7", "at_ms": 0,
+                                     "duration_ms": 120}, digit  # fmt: skip
+    assert 970 <= digit["at_ms"] <= 1200, digit
     assert isinstance(srs.runtime.queue, MemoryQueue)
     srs.runtime.queue.drain(srs.runtime)
     (ready,) = _recordings(srs.runtime)
@@ -148,7 +151,8 @@ def test_sipp_records_two_g722_streams_through_the_srs(
     assert abs(ready.duration_ms - SECONDS * 1000) <= 100
     rate, channels, samples = decode(srs.runtime.blobs.get_bytes(ready.storage_key or ""))
     assert channels == 1
+    assert rate == ready.sample_rate == 16000  # G.722 throughout: the recording stays wideband
     heard = _strong_frequencies(window(samples, rate, 1.3, 2.8), rate)
     assert any(abs(f - CALLER_HZ) < 10 for f in heard), heard
     assert any(abs(f - CALLEE_HZ) < 10 for f in heard), heard
-    assert not any(1100 < f < 3900 for f in heard), heard  # nothing else: no aliasing, no noise
+    assert not any(1100 < f < 8000 for f in heard), heard  # nothing else: no noise, no artefacts

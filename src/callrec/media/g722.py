@@ -136,6 +136,21 @@ class WidebandLeg:
             self._pcm = np.concatenate([self._pcm, np.zeros(end - len(self._pcm), np.float32)])
         self._pcm[_ranges(wide_starts, wide_lengths)] = pcm
 
+    def take_wide(self, begin: int, stop: int) -> NDArray[np.int16]:
+        """The 16 kHz samples for the 8 kHz ticks ``begin .. stop`` as decoded, unfiltered. The
+        same contract as ``take``; a leg is handed out by one of the two, never both."""
+        lo, hi = 2 * begin - self._origin, 2 * stop - self._origin
+        if lo < 0:
+            raise ValueError(f"samples from {begin} were already handed out")
+        out = np.zeros(hi - lo, np.int16)
+        have_hi = min(hi, len(self._pcm))
+        if have_hi > lo:
+            out[: have_hi - lo] = self._pcm[lo:have_hi]
+        keep_from = min(hi, len(self._pcm))
+        self._pcm = self._pcm[keep_from:]
+        self._origin += keep_from
+        return out
+
     def take(self, begin: int, stop: int) -> NDArray[np.int16]:
         """The 8 kHz samples ``begin .. stop`` of the timeline. Every record starting before
         ``stop + LOOKAHEAD`` must have been added; the next call must not start before ``stop``."""

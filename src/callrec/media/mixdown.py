@@ -10,6 +10,7 @@ ADPCM, where every byte depends on the ones before it, so a leg's G.722 records 
 each, in timeline order, through one decoder kept for the whole leg (``media.g722``); a window
 decodes a little past its end because the 16 → 8 kHz filter looks ahead. A leg may mix both
 families (a re-INVITE changing codec): each record is rendered by its own family at its own place.
+A call that is G.722 throughout can keep its 16 kHz audio instead (``render_at_native_rate``).
 """
 
 from __future__ import annotations
@@ -29,9 +30,15 @@ from callrec.media.chunk import LegChunk, mix
 from callrec.media.decode import AudioDecodeError, decode_file
 from callrec.media.errors import CaptureFormatError
 from callrec.media.g711 import ALAW_TO_PCM, PT_PCMA, ULAW_TO_PCM
-from callrec.media.g722 import LOOKAHEAD, PT_G722, G722Decoder, WidebandLeg
+from callrec.media.g722 import LOOKAHEAD, PT_G722, WIDEBAND_RATE, G722Decoder, WidebandLeg
 
-__all__ = ["AudioDecodeError", "LegChunk", "decode_file", "render_capture"]
+__all__ = [
+    "AudioDecodeError",
+    "LegChunk",
+    "decode_file",
+    "render_at_native_rate",
+    "render_capture",
+]
 
 # Payload bytes of different records closer than this in the file are fetched in one read: it
 # swallows the other leg's interleaved records without letting a far-off late packet turn one
@@ -140,23 +147,46 @@ class _Leg:
 
 
 def render_capture(path: str | os.PathLike[str], window_s: float = 30.0) -> Iterator[LegChunk]:
-    """Yield the capture's full timeline in windows of ``window_s`` (the last may be shorter).
+    """Yield the capture's full timeline in windows of ``window_s`` (the last may be shorter),
+    at the timeline's own rate (the header's, 8 kHz from the SIP recorder).
 
     Every leg gets an array in every chunk; where a leg has no packets (hold, loss, before it
     joined) it is silent, and the timeline always runs to the end of the last record of any leg.
     The capture is indexed here, so a malformed one raises ``CaptureFormatError`` right away.
     """
+    return _open(path, window_s, keep_wideband=False)[1]
+
+
+def render_at_native_rate(
+    path: str | os.PathLike[str], window_s: float = 30.0
+) -> tuple[int, Iterator[LegChunk]]:
+    """Like ``render_capture``, but a call that is G.722 throughout stays wideband: when every
+    record of every leg is G.722 the chunks come at 16 kHz (``LegChunk.start`` and lengths in
+    16 kHz samples). Returns the rate with the chunks; any other capture renders as there."""
+    return _open(path, window_s, keep_wideband=True)
+
+
+def _open(
+    path: str | os.PathLike[str], window_s: float, keep_wideband: bool
+) -> tuple[int, Iterator[LegChunk]]:
     if window_s <= 0:
         raise ValueError(f"window_s must be positive, not {window_s}")
     index = read_index(path)
-    window = max(1, round(window_s * index.header.sample_rate))
+    rate = index.header.sample_rate
+    window = max(1, round(window_s * rate))
     legs = [_Leg.build(index, leg) for leg in range(len(index.header.legs))]
-    return _render(path, legs, window)  # the index is dropped: the plans are all we need
+    wideband = keep_wideband and len(index) > 0 and bool(np.all(index.payload_type == PT_G722))
+    # The index is dropped here: the plans are all rendering needs.
+    return (WIDEBAND_RATE if wideband else rate), _render(path, legs, window, wideband)
 
 
-def _render(path: str | os.PathLike[str], legs: list[_Leg], window: int) -> Iterator[LegChunk]:
+def _render(
+    path: str | os.PathLike[str], legs: list[_Leg], window: int, wideband: bool
+) -> Iterator[LegChunk]:
+    """``wideband``: every record is G.722 and the legs are handed out at 16 kHz."""
     total = max(leg.timeline_end for leg in legs)
     plans = [leg.narrow for leg in legs] + [leg.wide for leg in legs]
+    scale = 2 if wideband else 1
     with open(path, "rb", buffering=0) as f:
         for begin in range(0, total, window):
             stop = min(begin + window, total)
@@ -165,27 +195,32 @@ def _render(path: str | os.PathLike[str], legs: list[_Leg], window: int) -> Iter
             buffer, where = _read_payloads(f, plans, spans)
             rendered = tuple(
                 _render_mixed(leg, spans[i], spans[len(legs) + i], buffer,
-                              where[i], where[len(legs) + i], begin, stop)
+                              where[i], where[len(legs) + i], begin, stop, wideband)
                 for i, leg in enumerate(legs)
             )  # fmt: skip
-            yield LegChunk(start=begin, legs=rendered, mono=mix(rendered))
+            yield LegChunk(start=begin * scale, legs=rendered, mono=mix(rendered))
 
 
 def _render_mixed(
     leg: _Leg, narrow: slice, wide: slice, buffer: NDArray[np.uint8],
     narrow_pos: NDArray[np.int64], wide_pos: NDArray[np.int64], begin: int, stop: int,
+    wideband: bool,
 ) -> NDArray[np.int16]:  # fmt: skip
-    pcm = _render_leg(leg.narrow, narrow, buffer, narrow_pos, begin, stop)
     if leg.decoder is None or leg.wideband is None:
-        return pcm
-    wideband = _render_wide(leg, leg.decoder, leg.wideband, wide, buffer, wide_pos, begin, stop)
+        if wideband:  # a leg without a single packet in an all-G.722 call
+            return np.zeros(2 * (stop - begin), np.int16)
+        return _render_leg(leg.narrow, narrow, buffer, narrow_pos, begin, stop)
+    out = _render_wide(leg, leg.decoder, leg.wideband, wide, buffer, wide_pos, begin, stop,
+                       wideband)  # fmt: skip
+    if not len(leg.narrow.start):
+        return out
     # The families' records are disjoint: the (saturating) sum puts each where it belongs.
-    return wideband if not len(leg.narrow.start) else mix([pcm, wideband])
+    return mix([_render_leg(leg.narrow, narrow, buffer, narrow_pos, begin, stop), out])
 
 
 def _render_wide(
     leg: _Leg, decoder: G722Decoder, wideband: WidebandLeg, span: slice,
-    buffer: NDArray[np.uint8], pos: NDArray[np.int64], begin: int, stop: int,
+    buffer: NDArray[np.uint8], pos: NDArray[np.int64], begin: int, stop: int, at_16k: bool,
 ) -> NDArray[np.int16]:  # fmt: skip
     """Decode the leg's next G.722 records as one stream, then hand out ``begin .. stop``."""
     start = leg.wide.start[span]
@@ -194,7 +229,7 @@ def _render_wide(
         codes = buffer[_ranges(pos, lengths)]
         wideband.add(start, lengths, decoder.decode(codes.tobytes()))
         leg.cursor = span.stop
-    return wideband.take(begin, stop)
+    return wideband.take_wide(begin, stop) if at_16k else wideband.take(begin, stop)
 
 
 def _read_payloads(

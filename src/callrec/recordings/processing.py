@@ -15,10 +15,9 @@ from typing import BinaryIO, Protocol
 import numpy as np
 from numpy.typing import NDArray
 
-from callrec.media.capture import CaptureHeader
 from callrec.media.chunk import LegChunk
 from callrec.media.decode import decode_file
-from callrec.media.mixdown import render_capture
+from callrec.media.mixdown import render_at_native_rate
 from callrec.media.mp3 import Mp3Encoder
 from callrec.media.opus import OpusWriter
 from callrec.media.peaks import PeaksBuilder
@@ -132,9 +131,8 @@ def process_audio(
 
 def _chunks(source: Path, source_format: str) -> tuple[int, Iterator[LegChunk]]:
     if source_format == "crec":
-        with source.open("rb") as handle:
-            rate = CaptureHeader.read(handle).sample_rate
-        return rate, render_capture(source)
+        # 16 kHz for a call that was G.722 throughout (wideband stays wideband), else 8 kHz.
+        return render_at_native_rate(source)
     return decode_file(source)
 
 
