@@ -1,5 +1,6 @@
-"""G.722 (ITU-T, 64 kbit/s) legs for the mixdown: one stateful decoder per leg, and the step from
-its 16 kHz audio down to the recording's 8 kHz timeline.
+"""G.722 (ITU-T, 64 kbit/s) legs for the mixdown: one stateful decoder per leg, its 16 kHz audio
+placed on the timeline, and handed out either as it is (a call that is G.722 throughout) or
+filtered down to 8 kHz (to be mixed with G.711 legs).
 
 RTP times G.722 with an 8000 Hz clock although it samples at 16 kHz (RFC 3551 §4.5.2 keeps the
 mistake of RFC 1890 for compatibility). At 64 kbit/s one payload byte is one such 1/8000 s tick:
@@ -10,7 +11,7 @@ the timeline, loss and reordering logic needs nothing codec-specific.
 ADPCM is stateful: every code is relative to the predictor the codes before it left behind. A
 leg is therefore decoded as one stream, its payloads in timeline order through one decoder,
 never a packet on its own. Lost packets are skipped, not replaced: the decoder carries on from
-the last packet it saw and re-converges within a few milliseconds (G.722 defines no loss
+the last packet it saw and settles within a few tens of milliseconds (G.722 defines no loss
 concealment, and FFmpeg's decoder has none), while the gap itself is silence at its true place.
 
 Decoding uses FFmpeg's ``g722`` decoder through PyAV; it costs about 0.4 ms per second of audio
