@@ -19,7 +19,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from callrec.access.deps import SESSION_COOKIE, ActorDep
+from callrec.access.deps import SESSION_COOKIE, ActorDep, get_actor
 from callrec.access.service import AuthService
 from callrec.kit.deps import SessionDep
 from callrec.kit.errors import CallrecError, NotFound
@@ -76,32 +76,60 @@ def start_playback(
     return PlaybackUrl(url=f"{path}?token={issued.token}", expires_at=issued.grant.expires_at)
 
 
-@router.api_route(
+@router.get(
     "/recordings/{recording_id}/stream",
-    methods=["GET", "HEAD"],
     name="stream_recording",
     response_class=Response,
     responses=_AUDIO_RESPONSES,
+)
+@router.head(
+    "/recordings/{recording_id}/stream",
+    name="stream_recording_head",
+    response_class=Response,
+    include_in_schema=False,  # documented with the GET; HEAD answers its headers only
 )
 def stream_recording(
     recording_id: uuid.UUID,
     request: Request,
     session: SessionDep,
-    token: Annotated[str, Query(max_length=200)],
+    token: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Response:
     """The recording's audio through a signed URL (no credentials needed), with Range, If-Range,
-    ETag and Last-Modified. Credentials sent along must be those of the URL's user."""
+    ETag and Last-Modified. 401 for a bad or expired token; 403 when its user may no longer
+    play it or other credentials are sent along. Without a token, credentials are checked as
+    for POST /playback and the answer is a 307 to a newly issued (and audited) signed URL."""
+    if token is None:
+        return _redirect_to_signed_url(recording_id, request, session)
     recording = _service(request, session).for_token(
         token, recording_id, _presented_user(request, session)
     )
     return _serve(request, request.app.state.blobs, recording)
 
 
-@router.api_route(
+def _redirect_to_signed_url(
+    recording_id: uuid.UUID, request: Request, session: Session
+) -> Response:
+    actor = get_actor(request, session)
+    issued = _service(request, session).issue_url(actor, recording_id, _client(request))
+    path = request.app.url_path_for("stream_recording", recording_id=str(recording_id))
+    # 307 keeps the method (HEAD stays HEAD) and the client resends its Range header.
+    return Response(
+        status_code=307,
+        headers={"Location": f"{path}?token={issued.token}", "Cache-Control": "no-store"},
+    )
+
+
+@router.get(
     "/recordings/{recording_id}/download",
-    methods=["GET", "HEAD"],
+    name="download_recording",
     response_class=Response,
     responses=_AUDIO_RESPONSES,
+)
+@router.head(
+    "/recordings/{recording_id}/download",
+    name="download_recording_head",
+    response_class=Response,
+    include_in_schema=False,
 )
 def download_recording(
     recording_id: uuid.UUID, request: Request, actor: ActorDep, session: SessionDep

@@ -20,7 +20,7 @@ from callrec.access.rules import Actor, CallFacts, can_play, can_view_call
 from callrec.access.service import build_actor
 from callrec.audit.service import AuditAction, AuditLog
 from callrec.kit.clock import Clock
-from callrec.kit.errors import Conflict, Forbidden, NotFound
+from callrec.kit.errors import Conflict, Forbidden, NotFound, Unauthenticated
 from callrec.models import Call, Participant, Recording, RecordingState, Segment, User
 from callrec.models.calls import call_teams
 from callrec.recordings.playback import (
@@ -127,7 +127,7 @@ class PlaybackService:
         try:
             grant = verify_playback(token, self.secret_key, recording_id, self.clock.now())
         except TokenError as exc:
-            raise Forbidden(str(exc)) from None
+            raise Unauthenticated(str(exc)) from None
         if presented_user_id is not None and presented_user_id != grant.user_id:
             raise Forbidden("this playback URL was issued to another user")
         user = self.session.get(User, grant.user_id)
