@@ -12,7 +12,7 @@ from sqlalchemy import ColumnElement, or_, select, text
 from sqlalchemy.orm import Session
 
 from callrec.audit.chain import ChainedEvent, StoredEvent
-from callrec.models import AuditEvent
+from callrec.models import AuditEvent, User
 
 # One chain for the installation, so one lock. The key is the first 8 bytes of
 # SHA-256("callrec.audit_events") as a signed bigint: unlikely to meet another application's.
@@ -89,6 +89,12 @@ class AuditRepository:
         return self.session.scalars(
             statement.order_by(AuditEvent.seq.desc()).limit(query.limit)
         ).all()
+
+    def emails(self, user_ids: set[uuid.UUID]) -> dict[str, str]:
+        if not user_ids:
+            return {}
+        rows = self.session.execute(select(User.id, User.email).where(User.id.in_(user_ids))).all()
+        return {str(user_id): email for user_id, email in rows}
 
 
 def _conditions(query: EventQuery) -> list[ColumnElement[bool]]:

@@ -9,8 +9,8 @@ so concurrent appenders queue instead of forking the chain.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -168,6 +168,23 @@ class AuditService:
         more = len(found) == query.limit
         return EventPage(found, str(found[-1].seq) if more and found else None)
 
+    def collect(self, wanted: EventFilter, limit: int) -> list[AuditEvent]:
+        """Up to ``limit`` events for the operator (no actor), following the pages."""
+        found: list[AuditEvent] = []
+        cursor: str | None = None
+        while len(found) < limit:
+            ask = replace(wanted, cursor=cursor, limit=min(MAX_PAGE, limit - len(found)))
+            page = self.events(None, ask)
+            found.extend(page.events)
+            if page.next_cursor is None:
+                break
+            cursor = page.next_cursor
+        return found
+
+    def actor_emails(self, events: list[AuditEvent]) -> dict[str, str]:
+        """Today's email of each actor still in the directory (for display only)."""
+        return self.repo.emails({e.actor_id for e in events if e.actor_id is not None})
+
     def verify(self, actor: Actor | None) -> Verification:
         if actor is not None:
             require(can_verify_audit(actor))
@@ -189,6 +206,17 @@ def _aware(moment: datetime | None, name: str) -> datetime | None:
             f"{name} needs a time zone (e.g. 2026-01-01T00:00:00Z)", details={"field": name}
         )
     return moment
+
+
+def parse_instant(text: str, name: str) -> datetime:
+    """ISO 8601; without a zone the time is UTC (the CLI's convenience)."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise BadRequest(
+            f"{name} must be ISO 8601, e.g. 2026-01-31T09:00:00Z", details={"field": name}
+        ) from exc
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _cursor(cursor: str | None) -> int | None:
