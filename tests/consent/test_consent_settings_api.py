@@ -10,12 +10,20 @@ import pytest
 from fastapi.testclient import TestClient
 from httpx2 import Response
 
-from callrec.consent import speech
+from callrec.consent import speech, tts
+from callrec.consent.playout import consent_for_call
+from callrec.policy import Decision, Direction, Level, OutgoingMode, Reason
+from callrec.storage import MemoryBlobStore
+from callrec.worker.runtime import Runtime
+from tests.directory.factories import World
 
 API = "/api/v1"
 URL = f"{API}/org/consent-settings"
 Headers = dict[str, str]
 AsUser = Callable[..., Headers]
+ASK = Decision(
+    True, Reason.RECORDED, Level.USER, Direction.OUTGOING, OutgoingMode.ASK, None, None, ()
+)
 ENGLISH = "Please press 0 to disable call recording, press 1 to apply call recording."
 
 
@@ -129,3 +137,21 @@ def test_only_org_admins_change_them(client: TestClient, as_user: AsUser, who: s
 
     assert "only org admins" in error(resp, 403, "forbidden")["message"]
     assert ok(client.get(URL, headers=as_user(who)))["ask_timeout_s"] == 10
+
+
+def test_saving_renders_the_prompt_so_calls_find_it_cached(
+    client: TestClient, as_user: AsUser, blobs: MemoryBlobStore, runtime: Runtime, world: World,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    text = "Press 1 to record, 0 not to record."
+    ok(client.patch(URL, headers=as_user("admin"), json={"ask_prompt_text": text}))
+    assert len([k for k in blobs.iter_keys() if k.startswith("tts-cache/")]) == 1
+
+    def refuse(request: tts.TtsRequest) -> tts.Rendered:
+        raise AssertionError("a call rendered the prompt again")
+
+    monkeypatch.setattr(tts, "render", refuse)
+    consent = consent_for_call(runtime, world.org.id, ASK)
+
+    assert consent.ask_prompt is not None
+    assert len(consent.ask_prompt.pcm8k) > 8000 * 2  # more than a second of audio

@@ -220,14 +220,16 @@ def preview(data: PreviewRequest, request: Request, actor: ActorDep) -> Response
 def get_consent_settings(
     request: Request, actor: ActorDep, session: SessionDep
 ) -> ConsentSettingsRead:
-    return ConsentSettingsService(session, request.app.state.settings).read(actor)
+    state = request.app.state
+    return ConsentSettingsService(session, state.settings, state.blobs).read(actor)
 
 
 @router.patch("/org/consent-settings", response_model=ConsentSettingsRead)
 def update_consent_settings(
     data: ConsentSettingsUpdate, request: Request, actor: ActorDep, session: SessionDep
 ) -> ConsentSettingsRead:
-    return ConsentSettingsService(session, request.app.state.settings).update(actor, data)
+    state = request.app.state
+    return ConsentSettingsService(session, state.settings, state.blobs).update(actor, data)
 
 
 # --- helpers ----------------------------------------------------------------------------------

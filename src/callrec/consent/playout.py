@@ -20,7 +20,7 @@ from callrec.consent import speech
 from callrec.consent.repository import AnnouncementRepository, ConsentSettingsRepository
 from callrec.consent.settings_service import prompt_request
 from callrec.consent.tts import TtsRequest
-from callrec.media.announce import read_wav, wav_bytes
+from callrec.media.announce import read_wav
 from callrec.models import NoAnswer
 from callrec.policy import Decision, Direction, OutgoingMode
 from callrec.storage import BlobNotFound, BlobStore
@@ -49,6 +49,8 @@ class CallConsent:
 
 
 def consent_for_call(rt: Runtime, org_id: uuid.UUID, decision: Decision) -> CallConsent:
+    """Raises ``SpeechFailed`` only if an ask prompt is needed, is not cached yet and the engine
+    fails to render it (saving the org's settings renders it, so that is rare)."""
     with rt.sessionmaker() as session:
         settings = ConsentSettingsRepository(session).effective(org_id)
         announcement: PromptAudio | None = None
@@ -94,11 +96,10 @@ def _prompt_pcm(rt: Runtime, request: TtsRequest) -> bytes:
     cached = _pcm(rt.blobs, key)
     if cached is not None:
         return cached
-    # The org's settings were checked when saved; the limit here only guards the engine.
-    prepared = speech.synthesise(request, max(rt.settings.tts_max_chars, len(request.text)))
-    rt.blobs.put_bytes(key, wav_bytes(prepared.pcm8k, 8000))
-    _remember(rt.blobs, key, prepared.pcm8k)
-    return prepared.pcm8k
+    # The org's text was checked when saved; the limit here only guards the engine.
+    pcm = speech.cached_prompt(rt.blobs, request, max(rt.settings.tts_max_chars, len(request.text)))
+    _remember(rt.blobs, key, pcm)
+    return pcm
 
 
 # --- the in-process cache of immutable blobs -------------------------------------------------

@@ -17,6 +17,7 @@ from callrec.consent.schemas import ConsentSettingsRead, ConsentSettingsUpdate
 from callrec.kit.errors import Unprocessable
 from callrec.kit.settings import Settings
 from callrec.models import ConsentSettings
+from callrec.storage import BlobStore
 
 # The compliance beep is one fixed tone (the proxy's defaults), shown so the UI can describe it.
 BEEP_TONE = {"tone_hz": 1400.0, "duration_ms": 200}
@@ -64,9 +65,10 @@ def _language(voice_id: str) -> str | None:
 
 
 class ConsentSettingsService:
-    def __init__(self, session: Session, settings: Settings) -> None:
+    def __init__(self, session: Session, settings: Settings, blobs: BlobStore) -> None:
         self.session = session
         self.settings = settings
+        self.blobs = blobs
         self.repo = ConsentSettingsRepository(session)
 
     def read(self, actor: Actor) -> ConsentSettingsRead:
@@ -97,6 +99,9 @@ class ConsentSettingsService:
         for field, value in changes.items():
             setattr(row, field, value)
         row.updated_at = datetime.now(UTC)
+        # Rendered now: a text the engine cannot speak is refused here, not found out on a
+        # call, and the first call finds the prompt in the cache.
+        speech.cached_prompt(self.blobs, prompt_request(row), self.settings.tts_max_chars)
         self.session.flush()
         return consent_settings_read(row)
 

@@ -12,7 +12,8 @@ import hashlib
 from callrec.consent import tts
 from callrec.consent.errors import SpeechFailed, TextTooLong, UnknownVoice
 from callrec.kit.errors import Unprocessable
-from callrec.media.announce import Prepared, pcm_to_float, prepare
+from callrec.media.announce import Prepared, pcm_to_float, prepare, read_wav, wav_bytes
+from callrec.storage import BlobNotFound, BlobStore
 
 DEFAULT_VOICE = "en-us"
 # The ask prompt's fixed delivery: a clear, unhurried voice.
@@ -86,3 +87,16 @@ def cache_key(request: tts.TtsRequest) -> str:
         ("v1", request.text, request.voice, str(request.pitch), str(request.rate), request.gender)
     )
     return f"tts-cache/{hashlib.sha256(spec.encode()).hexdigest()}.8k.wav"
+
+
+def cached_prompt(blobs: BlobStore, request: tts.TtsRequest, limit: int) -> bytes:
+    """The prompt's 8 kHz PCM from the blob store, rendered and stored first if it is not
+    there yet. Writing it is safe inside any transaction: the key names its content."""
+    key = cache_key(request)
+    try:
+        return read_wav(blobs.get_bytes(key))[0]
+    except BlobNotFound:
+        pass
+    prepared = synthesise(request, limit)
+    blobs.put_bytes(key, wav_bytes(prepared.pcm8k, 8000))
+    return prepared.pcm8k
