@@ -180,9 +180,10 @@ class Peers:
         work.mkdir()
         ssrc = 0x1000 + len(self.peers)
         write_pcap(work / f"{name.split('-')[0]}.pcap", [Stream(6000, tone_hz, ssrc)], seconds)
-        if dtmf is not None:
-            stream = Stream(6000, tone_hz, ssrc + 0x100, dtmf=(dtmf, dtmf_at))
-            write_pcap(work / "dtmf.pcap", [stream], dtmf_at + 0.4)
+        # What an asked caller sends after the 183: a key press, or only its audio.
+        key = (dtmf, dtmf_at) if dtmf is not None else None
+        write_pcap(work / "dtmf.pcap", [Stream(6000, tone_hz, ssrc + 0x100, dtmf=key)],
+                   dtmf_at + 0.4)  # fmt: skip
         peer = Peer(name, work, port or free_port(), RtpSink.open())
         self.peers.append(peer)
         return peer
@@ -208,7 +209,7 @@ class Peers:
         self, proxy_port: int, service: str, caller: str, *, scenario: str = "proxy_caller.xml",
         hold_ms: int = 3000, seconds: float = 3.0, name: str = "caller",
         dtmf: str | None = None, dtmf_at: float = 0.5, caller_name: str = "Caller",
-        background: bool = False,
+        background: bool = False, digit: str = "1",
     ) -> Peer:  # fmt: skip
         """Run a SIPp caller to the end (or start it, with ``background``)."""
         peer = self._peer(name, CALLER_HZ, seconds, dtmf, dtmf_at)
@@ -216,7 +217,7 @@ class Peers:
             self.sipp, "-sf", str(SIPP_DIR / scenario), "-m", "1", "-i", "127.0.0.1",
             "-p", str(peer.port), "-mi", "127.0.0.1", "-mp", str(free_port()),
             "-s", service, "-key", "caller", caller, "-key", "caller_name", caller_name,
-            "-key", "rx_port", str(peer.sink.port), "-d", str(hold_ms),
+            "-key", "rx_port", str(peer.sink.port), "-d", str(hold_ms), "-key", "digit", digit,
             "-timeout", "60s", "-timeout_error", "-nostdin", "-trace_err", "-trace_logs",
             f"127.0.0.1:{proxy_port}",
         ]  # fmt: skip
