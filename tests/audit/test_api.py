@@ -169,6 +169,16 @@ def test_role_scope_and_team_changes_are_permission_changes(
     }  # fmt: skip
 
 
+def test_a_password_change_is_audited_without_the_password(
+    client: TestClient, session: Session, world: World, alice: str
+) -> None:
+    event = last(session, AuditAction.PASSWORD_CHANGED)
+    assert event.subject == f"user:{world.users['alice'].id}"
+    assert event.actor_id == world.users["admin"].id
+    assert event.details == {"email": alice}
+    assert PASSWORD not in repr([e.details for e in events(session)])
+
+
 def test_licence_changes_are_permission_changes(
     client: TestClient, session: Session, world: World, as_user: AsUser
 ) -> None:
@@ -213,6 +223,7 @@ def test_token_issue_and_revocation_are_audited(
     token = ok(client.post(f"{API}/tokens", headers=alice, json={"name": "laptop"}), 201)
     issued = last(session, AuditAction.TOKEN_ISSUED)
     assert issued.subject == f"token:{token['id']}" and issued.details["name"] == "laptop"
+    assert issued.client == "testclient"  # bound by the request edge, not passed by the service
     ok(client.delete(f"{API}/tokens/{token['id']}", headers=alice))
     revoked = last(session, AuditAction.TOKEN_REVOKED)
     assert revoked.subject == issued.subject

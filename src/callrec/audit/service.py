@@ -65,17 +65,16 @@ class AuditLog:
     def __init__(self, session: Session, clock: Clock, *, client: str | None = None) -> None:
         self.session = session
         self.clock = clock
-        self.client = client  # the default for events that name no client themselves
+        # The default for events that name no client themselves: the request's, if bound.
+        self.client = client if client is not None else _bound_origin(session, None).client
         self.repo = AuditRepository(session)
 
     @classmethod
     def of(cls, session: Session) -> AuditLog:
         """The log for a session: the origin the request edge bound, else (the CLI, jobs)
         the system clock and no client address."""
-        origin = session.info.get(_ORIGIN_KEY)
-        if isinstance(origin, Origin):
-            return cls(session, origin.clock, client=origin.client)
-        return cls(session, SystemClock())
+        origin = _bound_origin(session, SystemClock())
+        return cls(session, origin.clock, client=origin.client)
 
     def append(
         self,
@@ -118,6 +117,13 @@ class AuditLog:
                 hash=event_hash(chained),
             )
         )
+
+
+def _bound_origin(session: Session, clock: Clock | None) -> Origin:
+    origin = session.info.get(_ORIGIN_KEY)
+    if isinstance(origin, Origin):
+        return origin
+    return Origin(clock or SystemClock(), None)
 
 
 def changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, dict[str, Any]]:
