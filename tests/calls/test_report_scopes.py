@@ -89,9 +89,13 @@ def test_an_admin_without_playback_sees_rows_but_no_recording(
     from tests.directory.factories import make_user
 
     scoped.users["admin2"] = make_user(
-        session, scoped.org, "admin2", role=Role.ORG_ADMIN, playback=PlaybackScope.NONE,
+        session,
+        scoped.org,
+        "admin2",
+        role=Role.ORG_ADMIN,
+        playback=PlaybackScope.NONE,
         licence=False,
-    )  # fmt: skip
+    )
     session.commit()
     rows = _rows(client, as_user("admin2"))
     assert len(rows) == 5
