@@ -95,8 +95,8 @@ def _recordings(rt: Runtime, count: int) -> list[Recording]:
 
 def test_the_demo_calls_go_through_the_proxy_with_their_consent(demo_proxy: DemoProxy) -> None:
     announced, asked_1, asked_0, beeped = (
-        replace(DEMO_CALLS[0], seconds=2), replace(DEMO_CALLS[1], seconds=2),
-        replace(DEMO_CALLS[2], seconds=2), replace(DEMO_CALLS[3], seconds=2 * BEEP_S + 1),
+        replace(DEMO_CALLS[0], seconds=3), replace(DEMO_CALLS[1], seconds=3),
+        replace(DEMO_CALLS[2], seconds=3), replace(DEMO_CALLS[3], seconds=2 * BEEP_S + 1),
     )  # fmt: skip
     outcomes = asyncio.run(
         place_proxy_demo_calls(

@@ -89,6 +89,7 @@ class RtpLeg(asyncio.DatagramProtocol):
         default_factory=collections.deque
     )
     _talkspurt: bool = True
+    _audio_start: int | None = None  # the tick the audio began: its frame 0
     _event_ts: int = 0
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     _sender: asyncio.Task[int] | None = None
@@ -161,8 +162,10 @@ class RtpLeg(asyncio.DatagramProtocol):
             if done is not None and not done.done():
                 done.set_result(None)
         elif self.audio_on and self.audio is not None:
+            if self._audio_start is None:
+                self._audio_start = frame  # after early media, the track starts at the answer
             pt = self.codec.payload_type
-            payload = g711.encode(pt, self.audio.frame(frame))
+            payload = g711.encode(pt, self.audio.frame(frame - self._audio_start))
             self._send(pt, self._talkspurt, ts, payload)
             self._talkspurt = False
 
