@@ -90,21 +90,18 @@ class CallReportService:
         return items, Cursor(filters.sort, filters.order, last.sort_key, last.id)
 
     def _rows(self, actor: Actor, rows: Sequence[Row[Any]]) -> list[CallReportRow]:
-        ids = [row.id for row in rows]
-        people = self.repo.people(ids)
-        teams = self.repo.teams(ids)
-        ready = self.repo.ready_recordings(ids)
+        details = self.repo.details([row.id for row in rows])
         out = []
         for row in rows:
-            users = people.get(row.id, [])
-            team_ids = sorted(teams.get(row.id, []))
+            users = details.people.get(row.id, [])
+            team_ids = sorted(details.teams.get(row.id, []))
             facts = CallFacts(
                 org_id=actor.org_id,  # the statement only returns the actor's org
                 participant_user_ids=frozenset(uid for uid, _ in users),
                 team_ids=frozenset(team_ids),
             )
             # The per-recording rule of playback itself, so the icon never promises more.
-            playable = ready.get(row.id, 0) if can_play(actor, facts) is True else 0
+            playable = details.ready.get(row.id, 0) if can_play(actor, facts) is True else 0
             out.append(
                 CallReportRow(
                     id=row.id,

@@ -5,9 +5,11 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Row, Select, func, or_, select
+from sqlalchemy import Row, Select, literal_column, null, or_, select, union_all
 from sqlalchemy.orm import Session, selectinload
 
 from callrec.kit.errors import NotFound
@@ -60,50 +62,67 @@ class CallRepository(Repository[Call]):
 
 class CallReportRepository:
     """The call-list report's reads: one page (a statement from ``calls.report``), then what
-    its rows show, fetched for the whole page at once (three queries, not three per row)."""
+    its rows show, fetched for the whole page at once (one query, not three per row)."""
 
     def __init__(self, session: Session) -> None:
         self.session = session
 
     def rows(self, stmt: Select[Any]) -> Sequence[Row[Any]]:
-        return self.session.execute(stmt).all()
+        # Core execution: plain columns need none of the ORM's result machinery.
+        return self.session.connection().execute(stmt).all()
 
-    def people(self, call_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[tuple[uuid.UUID, str]]]:
-        """Our users on each call, (id, current display name), in joining order."""
-        out: dict[uuid.UUID, list[tuple[uuid.UUID, str]]] = defaultdict(list)
+    def details(self, call_ids: Sequence[uuid.UUID]) -> PageDetails:
+        """Our users on each call (id, current display name, in joining order), its team tags
+        and its number of ready recordings, for a whole page in one statement."""
+        details = PageDetails()
         if not call_ids:
-            return out
-        stmt = (
-            select(Participant.call_id, Participant.user_id, User.display_name)
+            return details
+        people: Any = (
+            select(
+                literal_column("'u'").label("kind"),
+                Participant.call_id,
+                Participant.user_id.label("ref"),
+                User.display_name.label("name"),
+                Participant.joined_at.label("at"),
+            )
             .join(User, User.id == Participant.user_id)
             .where(Participant.call_id.in_(call_ids))
-            .order_by(Participant.call_id, Participant.joined_at, Participant.id)
         )
-        for call_id, user_id, name in self.session.execute(stmt):
-            if user_id is not None and all(uid != user_id for uid, _ in out[call_id]):
-                out[call_id].append((user_id, name))
-        return out
+        teams: Any = select(
+            literal_column("'t'"), call_teams.c.call_id, call_teams.c.team_id, null(), null()
+        ).where(call_teams.c.call_id.in_(call_ids))
+        ready: Any = select(
+            literal_column("'r'"), Recording.call_id, Recording.id, null(), null()
+        ).where(Recording.call_id.in_(call_ids), Recording.state == RecordingState.READY)
+        rows = self.session.connection().execute(union_all(people, teams, ready)).all()
+        for kind, call_id, ref, name, _at in sorted(rows, key=_by_join_time):
+            if kind == "u":
+                listed = details.people[call_id]
+                if all(uid != ref for uid, _ in listed):
+                    listed.append((ref, name))
+            elif kind == "t":
+                details.teams[call_id].append(ref)
+            else:
+                details.ready[call_id] += 1
+        return details
 
-    def teams(self, call_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[uuid.UUID]]:
-        out: dict[uuid.UUID, list[uuid.UUID]] = defaultdict(list)
-        if not call_ids:
-            return out
-        stmt = select(call_teams.c.call_id, call_teams.c.team_id).where(
-            call_teams.c.call_id.in_(call_ids)
-        )
-        for call_id, team_id in self.session.execute(stmt):
-            out[call_id].append(team_id)
-        return out
 
-    def ready_recordings(self, call_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, int]:
-        if not call_ids:
-            return {}
-        stmt = (
-            select(Recording.call_id, func.count())
-            .where(Recording.call_id.in_(call_ids), Recording.state == RecordingState.READY)
-            .group_by(Recording.call_id)
-        )
-        return {call_id: int(n) for call_id, n in self.session.execute(stmt)}
+def _by_join_time(row: Row[Any]) -> tuple[str, datetime]:
+    return (row.kind, row.at or _EPOCH)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@dataclass
+class PageDetails:
+    people: defaultdict[uuid.UUID, list[tuple[uuid.UUID, str]]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
+    teams: defaultdict[uuid.UUID, list[uuid.UUID]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
+    ready: defaultdict[uuid.UUID, int] = field(default_factory=lambda: defaultdict(int))
 
 
 class SavedFilterRepository(Repository[SavedReportFilter]):
