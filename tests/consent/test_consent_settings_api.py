@@ -155,3 +155,11 @@ def test_saving_renders_the_prompt_so_calls_find_it_cached(
 
     assert consent.ask_prompt is not None
     assert len(consent.ask_prompt.pcm8k) > 8000 * 2  # more than a second of audio
+
+
+def test_the_beep_shown_is_the_one_the_proxy_plays() -> None:
+    from callrec.consent.settings_service import BEEP_TONE
+    from callrec.telephony.proxy import ProxyConfig
+
+    config = ProxyConfig()
+    assert {"tone_hz": config.beep_hz, "duration_ms": config.beep_ms} == BEEP_TONE
