@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import shutil
 import socket
+import struct
 import subprocess
 import threading
 import time
@@ -175,11 +176,15 @@ class Peers:
         self.peers: list[Peer] = []
 
     def _peer(self, name: str, tone_hz: float, seconds: float, dtmf: str | None = None,
-              dtmf_at: float = 0.5, port: int | None = None) -> Peer:  # fmt: skip
+              dtmf_at: float = 0.5, port: int | None = None,
+              gap: tuple[float, float] | None = None) -> Peer:  # fmt: skip
         work = self.tmp_path / f"{name}-{uuid.uuid4().hex[:6]}"
         work.mkdir()
         ssrc = 0x1000 + len(self.peers)
-        write_pcap(work / f"{name.split('-')[0]}.pcap", [Stream(6000, tone_hz, ssrc)], seconds)
+        audio = work / ("caller.pcap" if port is None else "callee.pcap")  # the scenarios' names
+        write_pcap(audio, [Stream(6000, tone_hz, ssrc)], seconds)
+        if gap is not None:
+            drop_window(audio, *gap)
         # What an asked caller sends after the 183: a key press, or only its audio.
         key = (dtmf, dtmf_at) if dtmf is not None else None
         write_pcap(work / "dtmf.pcap", [Stream(6000, tone_hz, ssrc + 0x100, dtmf=key)],
@@ -191,15 +196,18 @@ class Peers:
     def callee(
         self, port: int, scenario: str = "proxy_callee.xml", tone_hz: float = CALLEE_HZ,
         seconds: float = 3.0, name: str = "callee", hold_ms: int = 3000,
+        gap: tuple[float, float] | None = None, keys: dict[str, str] | None = None,
     ) -> Peer:  # fmt: skip
         """Start a SIPp callee in the background on ``port`` (the proxy routes there)."""
-        peer = self._peer(name, tone_hz, seconds, port=port)
+        peer = self._peer(name, tone_hz, seconds, port=port, gap=gap)
         command = [
             self.sipp, "-sf", str(SIPP_DIR / scenario), "-m", "1", "-i", "127.0.0.1",
             "-p", str(peer.port), "-mi", "127.0.0.1", "-mp", str(free_port()),
             "-key", "rx_port", str(peer.sink.port), "-d", str(hold_ms), "-timeout", "60s",
             "-timeout_error", "-nostdin", "-trace_err", "-trace_logs",
         ]  # fmt: skip
+        for key, value in (keys or {}).items():
+            command += ["-key", key, value]
         peer.process = subprocess.Popen(command, cwd=peer.work, stdout=subprocess.PIPE,
                                         stderr=subprocess.STDOUT, text=True)  # fmt: skip
         time.sleep(0.3)  # let it bind before anything is routed to it
@@ -209,10 +217,10 @@ class Peers:
         self, proxy_port: int, service: str, caller: str, *, scenario: str = "proxy_caller.xml",
         hold_ms: int = 3000, seconds: float = 3.0, name: str = "caller",
         dtmf: str | None = None, dtmf_at: float = 0.5, caller_name: str = "Caller",
-        background: bool = False, digit: str = "1",
+        background: bool = False, digit: str = "1", gap: tuple[float, float] | None = None,
     ) -> Peer:  # fmt: skip
         """Run a SIPp caller to the end (or start it, with ``background``)."""
-        peer = self._peer(name, CALLER_HZ, seconds, dtmf, dtmf_at)
+        peer = self._peer(name, CALLER_HZ, seconds, dtmf, dtmf_at, gap=gap)
         command = [
             self.sipp, "-sf", str(SIPP_DIR / scenario), "-m", "1", "-i", "127.0.0.1",
             "-p", str(peer.port), "-mi", "127.0.0.1", "-mp", str(free_port()),
@@ -234,6 +242,19 @@ class Peers:
                 peer.process.kill()
                 peer.process.communicate()
             peer.sink.close()
+
+
+def drop_window(path: Path, start_s: float, end_s: float) -> None:
+    """Remove the packets a pcap sends between ``start_s`` and ``end_s`` (a party on hold)."""
+    data = path.read_bytes()
+    out, pos = bytearray(data[:24]), 24
+    while pos + 16 <= len(data):
+        sec, usec, length, _ = struct.unpack_from("<IIII", data, pos)
+        record = data[pos : pos + 16 + length]
+        if not start_s <= sec + usec / 1e6 < end_s:
+            out += record
+        pos += 16 + length
+    path.write_bytes(bytes(out))
 
 
 @dataclass
