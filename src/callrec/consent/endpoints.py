@@ -10,6 +10,7 @@ from typing import Any
 from anyio import to_thread
 from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
 from starlette.datastructures import UploadFile
 
@@ -313,6 +314,7 @@ def _ranged(request: Request, data: bytes, media_type: str) -> Response:
     end = min(end, size - 1)
     if start > end or start >= size:
         headers["Content-Range"] = f"bytes */{size}"
-        return Response(status_code=416, headers=headers)
+        error = {"code": "range_not_satisfiable", "message": f"the audio has {size} bytes"}
+        return JSONResponse({"error": {**error, "details": {"size": size}}}, 416, headers=headers)
     headers["Content-Range"] = f"bytes {start}-{end}/{size}"
     return Response(data[start : end + 1], 206, headers=headers, media_type=media_type)
