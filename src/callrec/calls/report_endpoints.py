@@ -8,12 +8,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, status
 from fastapi.responses import StreamingResponse
+from sqlalchemy.orm import Session
 
 from callrec.access.deps import ActorDep
 from callrec.access.rules import Actor
 from callrec.calls.report_csv import csv_chunks
 from callrec.calls.report_schemas import (
     CallReportPage,
+    CallReportRow,
     ReportQuery,
     SavedFilterCreate,
     SavedFilterRead,
@@ -86,13 +88,23 @@ def _export(
             pages = CallReportService(stream_session, clock).export(
                 actor, filters, own_only=own_only
             )
-            yield from csv_chunks(pages, parse_tz(filters.tz))
+            yield from csv_chunks(_page_by_page(pages, stream_session), parse_tz(filters.tz))
 
     return StreamingResponse(
         body(),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="calls-{stamp}.csv"'},
     )
+
+
+def _page_by_page(
+    pages: Iterator[list[CallReportRow]], session: Session
+) -> Iterator[list[CallReportRow]]:
+    """End the read transaction after each page: a slow download must not hold SQLite's
+    lock (every transaction takes it) against the writers; keyset pages need no snapshot."""
+    for page in pages:
+        session.rollback()
+        yield page
 
 
 @router.get("/reports/saved-filters", response_model=list[SavedFilterRead])
