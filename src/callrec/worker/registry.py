@@ -49,5 +49,5 @@ def run_job(runtime: Runtime, name: str, *args: str) -> None:
 
 def load_jobs() -> None:
     """Import every context's tasks module so its jobs register."""
-    import callrec.consent.tasks  # noqa: F401
+    import callrec.consent.tasks
     import callrec.recordings.tasks  # noqa: F401
