@@ -96,9 +96,11 @@ def test_a_killed_media_server_loses_at_most_a_second(sipp: str, tmp_path: Path)
 
             restarted = _media(env, _free_port(socket.SOCK_STREAM), base + 20)
             try:
+                # Recovery marks the capture done, then removes its spool file: wait for both.
                 _wait("the capture to be recovered",
                       lambda: (r := _recording(rt)) is not None
-                      and r.state is RecordingState.CAPTURED, 20)  # fmt: skip
+                      and r.state is RecordingState.CAPTURED
+                      and not list((data / "spool").glob("*.crec")), 20)  # fmt: skip
             finally:
                 restarted.terminate()
                 restarted.wait(10)
