@@ -28,7 +28,7 @@ _HEADER: Final = struct.Struct("!BBHII")
 _WRAP: Final = 0xFFFFFFFF
 SAMPLES_PER_FRAME: Final = 160
 _REANCHOR_SAMPLES: Final = 1600  # a relayed source 200 ms off our clock after a pause: re-place it
-_QUIET_S: Final = 0.045  # no packet for two frame times: the party is not sending right now
+_QUIET_S: Final = 0.07  # no packet for three and a half frames: the party is not sending now
 
 Tap = Callable[[bytes, float], None]
 
@@ -78,12 +78,17 @@ class Outbound:
             return  # comfort noise and anything else we did not negotiate
         if is_event and self.codec.event_pt is None:
             return  # the other party cannot take RFC 4733: drop it (it was not negotiated)
-        if ssrc != self.source or self.own_last:
-            self._anchor(ssrc, seq, ts, now)
+        if ssrc != self.source:
+            self._anchor(ssrc, seq, ts, self.expected_ts(now))  # a new source: on our clock
+        elif self.own_last:
+            # Back from our own frames (a beep while this source was late): carry on right after
+            # them, so that no stretch of our timeline is left without a packet.
+            self._anchor(ssrc, seq, ts, (self.last_ts + self.last_len) & _WRAP)
         elif not is_event and now - self.sent_at > 0.1:
-            drift = ((ts + self.ts_offset - self.expected_ts(now) + (1 << 31)) & _WRAP) - (1 << 31)
+            expected = self.expected_ts(now)
+            drift = ((ts + self.ts_offset - expected + (1 << 31)) & _WRAP) - (1 << 31)
             if abs(drift) > _REANCHOR_SAMPLES:
-                self._anchor(ssrc, seq, ts, now)  # the sender's timestamps jumped (hold/resume)
+                self._anchor(ssrc, seq, ts, expected)  # the sender's timestamps jumped
         out_ts = (ts + self.ts_offset) & _WRAP
         out_seq = (seq + self.seq_offset) & 0xFFFF
         payload = data[start:end]
@@ -104,9 +109,10 @@ class Outbound:
         self.own_last = False
         self._emit(packet, now)
 
-    def _anchor(self, ssrc: int, seq: int, ts: int, now: float) -> None:
+    def _anchor(self, ssrc: int, seq: int, ts: int, out_ts: int) -> None:
+        """Map this source's ``ts`` to our ``out_ts`` and its ``seq`` to our next one."""
         self.source = ssrc
-        self.ts_offset = (self.expected_ts(now) - ts) & _WRAP
+        self.ts_offset = (out_ts - ts) & _WRAP
         self.seq_offset = (self.seq + 1 - seq) & 0xFFFF
 
     def own(self, payload: bytes, now: float, marker: bool = False) -> int:
