@@ -19,6 +19,7 @@ import uuid
 import wave
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -31,7 +32,7 @@ from sqlalchemy.orm import Session
 from callrec.app import API_PREFIX
 from callrec.kit.ids import hash_secret
 from callrec.kit.settings import Settings
-from callrec.models import ApiToken, Base, Recording, RecordingState
+from callrec.models import ApiToken, Base, Recording, RecordingState, SavedReportFilter
 from callrec.storage import MemoryBlobStore
 from callrec.worker.queue import MemoryQueue
 from tests.consent.factories import make_tone_announcement, tone_mp3
@@ -61,7 +62,7 @@ class Case:
 # ``sequence`` is no id: it is only ever looked up within the call the path names.
 ID_PARAMETERS = {
     "org_id", "team_id", "user_id", "device_id", "token_id", "call_id", "recording_id",
-    "announcement_id",
+    "announcement_id", "filter_id",
 }  # fmt: skip
 PATH_PARAMETERS = ID_PARAMETERS | {"sequence"}
 
@@ -98,6 +99,9 @@ BY_ID: dict[str, Case] = {
     "PATCH /announcements/{announcement_id}": Case(NOT_FOUND, {"name": "taken"}),
     "DELETE /announcements/{announcement_id}": Case(NOT_FOUND),
     "GET /announcements/{announcement_id}/audio": Case(NOT_FOUND),
+    "GET /reports/saved-filters/{filter_id}": Case(NOT_FOUND),
+    "PATCH /reports/saved-filters/{filter_id}": Case(NOT_FOUND, {"name": "taken"}),
+    "DELETE /reports/saved-filters/{filter_id}": Case(NOT_FOUND),
 }
 
 # Lists and the caller's own objects: only org B's rows.
@@ -114,6 +118,11 @@ LISTS: dict[str, Case] = {
     "GET /org/consent-settings": Case((200,)),
     "GET /tts/voices": Case((200,)),
     "GET /audit/events": Case((200,), names_own=True),
+    "GET /reports/calls": Case((200,)),
+    "GET /me/calls": Case((200,)),
+    "GET /reports/calls/export.csv": Case((200,)),
+    "GET /me/calls/export.csv": Case((200,)),
+    "GET /reports/saved-filters": Case((200,)),
 }
 
 # Writes that name no object: they act on the caller's own org (or need a platform admin).
@@ -129,6 +138,7 @@ OWN_ORG: dict[str, Case] = {
     "POST /tts/preview": Case((200,), {"text": "Hello."}),
     "PATCH /org/consent-settings": Case((200,), {"ask_timeout_s": 5, "prompt_voice": "fr"}),
     "GET /audit/verify": Case((403,)),  # platform admins only: the chain spans every org
+    "POST /reports/saved-filters": Case((201,), {"name": "isolation"}, names_own=True),
 }
 
 # Routes naming org A's objects in the body ("<name>" placeholders): 404, nothing created.
@@ -231,6 +241,8 @@ BODY_VARIANTS: list[tuple[str, str, str, Any, tuple[int, ...]]] = [
      {"announcement": "play", "announcement_id": "<announcement_id>"}, NOT_FOUND),
     ("PATCH /devices/{own} announcement_id", "PATCH", "/devices/{own_device_id}/settings",
      {"announcement_id": "<announcement_id>"}, NOT_FOUND),
+    ("POST /reports/saved-filters shared_team_id", "POST", "/reports/saved-filters",
+     {"name": "isolation", "shared_team_id": "<team_id>"}, NOT_FOUND),
     ("POST /calls participant user_id", "POST", "/calls",
      {**_CALL, "segments": [_SEGMENT],
       "participants": [{"user_id": "<user_id>", "joined_at": _AT}]}, NOT_FOUND),
@@ -322,6 +334,9 @@ def tenants(
     recording = org_a_call(client, session, world, a_admin, a_alice)
     announcement = make_tone_announcement(session, blobs, settings, world.org, seconds=0.5)
     make_tone_announcement(session, blobs, settings, other_world.org, "Theirs", seconds=0.5)
+    saved = SavedReportFilter(org_id=world.org.id, owner_id=world.users["admin"].id, name="acme",
+                              filters={}, updated_at=datetime.now(UTC))  # fmt: skip
+    session.add(saved)
     session.commit()
     values = {
         "org_id": str(world.org.id),
@@ -333,6 +348,7 @@ def tenants(
         "sequence": "1",
         "recording_id": str(recording.id),
         "announcement_id": str(announcement.id),
+        "filter_id": str(saved.id),
         "aor": world.devices["alice"].aor,
         "user_extension": "9001",
         "device_extension": "9002",
