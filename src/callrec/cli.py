@@ -451,15 +451,26 @@ app.add_typer(audit_app, name="audit")
 
 
 @audit_app.command("verify")
-def audit_verify() -> None:
+def audit_verify(
+    anchor: Annotated[
+        str | None,
+        typer.Option(help="SEQ:HASH of a head printed earlier and kept outside the database: "
+                          "also catches events cut from the end or a rewritten chain."),
+    ] = None,
+) -> None:  # fmt: skip
     """Re-hash the whole audit chain: OK with the event count, or the first broken link (which
-    event, and why: edited, deleted, inserted, reordered, broken_link) with exit status 1."""
-    from callrec.audit.service import AuditService
+    event, and why: edited, deleted, inserted, reordered, broken_link; against an anchor also
+    truncated, rewritten) with exit status 1."""
+    from callrec.audit.service import AuditService, parse_anchor
 
+    try:
+        expected = parse_anchor(anchor) if anchor else None
+    except CallrecError as exc:
+        raise typer.BadParameter(exc.message) from exc
     engine = make_engine(get_settings().database_url_resolved)
     try:
         with session_scope(make_sessionmaker(engine)) as session:
-            result = AuditService(session).verify(None)
+            result = AuditService(session).verify(None, expected)
     finally:
         engine.dispose()
     if result.broken is None:

@@ -358,3 +358,8 @@ def test_verify_is_for_platform_admins(
     chain = events(session)
     assert body == {"ok": True, "count": len(chain), "head_seq": chain[-1].seq,
                     "head_hash": chain[-1].hash, "broken": None}  # fmt: skip
+    wrong = f"{chain[-1].seq}:{'0' * 64}"
+    body = ok(client.get(f"{API}/audit/verify", headers=as_user("admin"), params={"anchor": wrong}))
+    assert body["ok"] is False and body["broken"]["kind"] == "rewritten"
+    resp = client.get(f"{API}/audit/verify", headers=as_user("admin"), params={"anchor": "x"})
+    assert resp.status_code == 400

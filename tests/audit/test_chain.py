@@ -11,6 +11,7 @@ import pytest
 
 from callrec.audit.chain import (
     GENESIS,
+    Anchor,
     BreakKind,
     ChainedEvent,
     StoredEvent,
@@ -159,3 +160,31 @@ def test_an_event_before_the_start_is_an_insertion() -> None:
     result = verify([renumbered(events[0], 0), *events])
     assert result.broken is not None
     assert (result.broken.seq, result.broken.kind) == (0, BreakKind.INSERTED)
+
+
+def test_an_anchor_catches_events_cut_from_the_end() -> None:
+    events = chain(8)
+    anchor = Anchor(8, events[-1].hash)
+    assert verify(events[:6]).ok  # the chain alone cannot tell
+    result = verify(events[:6], anchor)
+    assert result.broken is not None
+    assert (result.broken.seq, result.broken.kind) == (7, BreakKind.TRUNCATED)
+    assert verify(events, anchor).ok
+    assert verify([*events, *chain(9)[8:]], anchor).ok  # appends after the anchor are fine
+
+
+def test_an_anchor_catches_a_chain_rewritten_with_recomputed_hashes() -> None:
+    events = chain(8)
+    anchor = Anchor(6, events[5].hash)
+    rewritten: list[StoredEvent] = []
+    prev = GENESIS
+    for stored in events:
+        details = {"n": 0} if stored.event.seq == 3 else stored.event.details
+        event = dataclasses.replace(stored.event, details=details, prev_hash=prev)
+        rewritten.append(StoredEvent(event, event_hash(event)))
+        prev = rewritten[-1].hash
+    assert verify(rewritten).ok
+    result = verify(rewritten, anchor)
+    assert result.broken is not None
+    assert (result.broken.seq, result.broken.kind) == (6, BreakKind.REWRITTEN)
+    assert result.count == 5

@@ -159,3 +159,19 @@ def test_query_refuses_an_unknown_action_and_user(database: Engine) -> None:
     assert result.exit_code == 2 and "no user with email" in result.output
     result = CliRunner().invoke(app, ["audit", "query", "--since", "yesterday"])
     assert result.exit_code == 2 and "--since must be ISO 8601" in result.output
+
+
+def test_an_anchor_catches_what_the_chain_alone_cannot(database: Engine) -> None:
+    code, out = cli("audit", "verify")
+    head = out.split("head ", 1)[1].rstrip(")\n")  # "#10 <hash>", as printed
+    seq, digest = head.removeprefix("#").split()
+    with database.begin() as conn:
+        drop_triggers(conn)
+        conn.execute(text("DELETE FROM audit_events WHERE seq > 8"))
+    assert cli("audit", "verify")[0] == 0  # a cut end looks like a shorter chain
+    code, out = cli("audit", "verify", "--anchor", f"{seq}:{digest}")
+    assert code == 1
+    assert out.startswith("BROKEN at event #9 (truncated): the chain ends at #8 but #10 was "
+                          "recorded"), out  # fmt: skip
+    result = CliRunner().invoke(app, ["audit", "verify", "--anchor", "10:beef"])
+    assert result.exit_code == 2 and "an anchor is SEQ:HASH" in result.output

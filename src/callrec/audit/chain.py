@@ -49,6 +49,18 @@ class BreakKind(StrEnum):
     INSERTED = "inserted"  # an event that was not appended there (the later ones renumbered)
     REORDERED = "reordered"  # events exchanged places
     BROKEN_LINK = "broken_link"  # prev_hash is not the previous event's hash
+    # Only against an anchor (a head recorded earlier, outside the database):
+    TRUNCATED = "truncated"  # the chain ends before the anchored event
+    REWRITTEN = "rewritten"  # the anchored event's hash changed: hashes were recomputed
+
+
+@dataclass(frozen=True, slots=True)
+class Anchor:
+    """A head ``callrec audit verify`` printed once, kept where the database's administrators
+    cannot write: what the chain alone cannot show (a cut end, a full rewrite) shows against it."""
+
+    seq: int
+    hash: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,16 +215,41 @@ def _with_next(events: Iterable[StoredEvent]) -> Iterator[tuple[StoredEvent, Sto
         current = following
 
 
-def verify(events: Iterable[StoredEvent]) -> Verification:
+def verify(events: Iterable[StoredEvent], anchor: Anchor | None = None) -> Verification:
     """Walks the events in ``seq`` order and stops at the first broken link."""
     expected, prev, count = 1, GENESIS, 0
     head: StoredEvent | None = None
     for stored, following in _with_next(events):
         broken = _check(stored, following, expected, prev)
+        if broken is None and anchor is not None and stored.event.seq == anchor.seq:
+            broken = _against(anchor, stored)
         if broken is not None:
             return _result(count, head, broken)
         expected, prev, count, head = expected + 1, stored.hash, count + 1, stored
+    if anchor is not None and count < anchor.seq:
+        ends = "is empty" if head is None else f"ends at #{count}"
+        return _result(
+            count,
+            head,
+            BrokenLink(
+                count + 1,
+                BreakKind.TRUNCATED,
+                f"the chain {ends} but #{anchor.seq} was recorded: events were removed from "
+                "the end",
+            ),
+        )
     return _result(count, head, None)
+
+
+def _against(anchor: Anchor, stored: StoredEvent) -> BrokenLink | None:
+    if stored.hash == anchor.hash:
+        return None
+    return BrokenLink(
+        stored.event.seq,
+        BreakKind.REWRITTEN,
+        f"event #{stored.event.seq} is intact in itself but its hash is not the one recorded: "
+        "the chain up to it was rewritten with recomputed hashes",
+    )
 
 
 def _result(count: int, head: StoredEvent | None, broken: BrokenLink | None) -> Verification:

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query
 
 from callrec.access.deps import ActorDep
 from callrec.audit.schemas import AuditEventRead, AuditPage, BrokenLinkRead, VerificationRead
-from callrec.audit.service import MAX_PAGE, AuditAction, AuditService, EventFilter
+from callrec.audit.service import MAX_PAGE, AuditAction, AuditService, EventFilter, parse_anchor
 from callrec.kit.deps import SessionDep
 
 router = APIRouter(tags=["audit"])
@@ -53,9 +53,15 @@ def list_events(
 
 
 @router.get("/audit/verify", response_model=VerificationRead)
-def verify_chain(actor: ActorDep, session: SessionDep) -> VerificationRead:
+def verify_chain(
+    actor: ActorDep,
+    session: SessionDep,
+    anchor: Annotated[
+        str | None, Query(max_length=100, description="SEQ:HASH of a head recorded earlier")
+    ] = None,
+) -> VerificationRead:
     """Walks the whole chain; reports the first broken link."""
-    result = AuditService(session).verify(actor)
+    result = AuditService(session).verify(actor, parse_anchor(anchor) if anchor else None)
     broken = result.broken
     return VerificationRead(
         ok=result.ok,

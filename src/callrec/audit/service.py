@@ -20,6 +20,7 @@ from callrec.access.guard import require
 from callrec.access.rules import Actor
 from callrec.audit.chain import (
     GENESIS,
+    Anchor,
     ChainedEvent,
     Verification,
     event_hash,
@@ -191,10 +192,10 @@ class AuditService:
         """Today's email of each actor still in the directory (for display only)."""
         return self.repo.emails({e.actor_id for e in events if e.actor_id is not None})
 
-    def verify(self, actor: Actor | None) -> Verification:
+    def verify(self, actor: Actor | None, anchor: Anchor | None = None) -> Verification:
         if actor is not None:
             require(can_verify_audit(actor))
-        return verify(self.repo.walk())
+        return verify(self.repo.walk(), anchor)
 
 
 def _tenancy(actor: Actor | None, org_id: uuid.UUID | None) -> dict[str, Any]:
@@ -223,6 +224,21 @@ def parse_instant(text: str, name: str) -> datetime:
             f"{name} must be ISO 8601, e.g. 2026-01-31T09:00:00Z", details={"field": name}
         ) from exc
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def parse_anchor(text: str) -> Anchor:
+    """``SEQ:HASH``, as ``callrec audit verify`` prints the head (``#SEQ HASH`` works too)."""
+    seq, sep, digest = text.replace("#", "").replace(" ", ":").partition(":")
+    digest = digest.strip().lower()
+    if not sep or not seq.isdigit() or int(seq) < 1 or len(digest) != 64 or not _is_hex(digest):
+        raise BadRequest(
+            "an anchor is SEQ:HASH, e.g. 1042:41ab… (64 hex digits)", details={"anchor": text}
+        )
+    return Anchor(int(seq), digest)
+
+
+def _is_hex(text: str) -> bool:
+    return all(c in "0123456789abcdef" for c in text)
 
 
 def _cursor(cursor: str | None) -> int | None:
