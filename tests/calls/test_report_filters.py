@@ -265,6 +265,12 @@ def test_rows_carry_duration_and_disposition(
         ("min_duration_s=-1", 422, "invalid_payload"),
         ("quality_flag=50%25", 422, "invalid_payload"),
         ("sort=price", 422, "invalid_payload"),
+        (
+            "started_after=2026-01-01T02:00:00&started_before=2026-01-01T01:00:00Z",
+            422,
+            "invalid_payload",
+        ),
+        ("started_after=yesterday", 422, "invalid_payload"),
         ("limit=0", 422, "invalid_payload"),
         ("limit=501", 422, "invalid_payload"),
         ("colour=blue", 422, "invalid_payload"),

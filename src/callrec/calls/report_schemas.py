@@ -16,7 +16,7 @@ from pydantic import (
     model_validator,
 )
 
-from callrec.calls.report_time import DATE_QUICK_FILTERS, QuickFilter, parse_tz
+from callrec.calls.report_time import DATE_QUICK_FILTERS, QuickFilter, as_instant, parse_tz
 from callrec.directory.schemas import Strict
 from callrec.models import CallDirection, RecordingState
 
@@ -97,8 +97,10 @@ class ReportFilters(Strict):
             and self.min_duration_s > self.max_duration_s
         ):
             raise ValueError("min_duration_s is greater than max_duration_s")
-        if self.started_after and self.started_before and self.started_after >= self.started_before:
-            raise ValueError("started_after is not before started_before")
+        if self.started_after and self.started_before:
+            zone = parse_tz(self.tz)  # one may be naive (wall clock in tz), the other not
+            if as_instant(self.started_after, zone) >= as_instant(self.started_before, zone):
+                raise ValueError("started_after is not before started_before")
         return self
 
 
