@@ -9,9 +9,13 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from httpx2 import Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from callrec.audit.service import AuditAction
 from callrec.consent import speech, tts
 from callrec.consent.playout import consent_for_call
+from callrec.models import AuditEvent
 from callrec.policy import Decision, Direction, Level, OutgoingMode, Reason
 from callrec.storage import MemoryBlobStore
 from callrec.worker.runtime import Runtime
@@ -163,3 +167,21 @@ def test_the_beep_shown_is_the_one_the_proxy_plays() -> None:
 
     config = ProxyConfig()
     assert {"tone_hz": config.beep_hz, "duration_ms": config.beep_ms} == BEEP_TONE
+
+
+def test_a_change_is_audited_with_before_and_after_and_a_no_op_is_not(
+    client: TestClient, as_user: AsUser, session: Session
+) -> None:
+    admin = as_user("admin")
+    ok(client.patch(URL, headers=admin, json={"ask_timeout_s": 7}))
+    ok(client.patch(URL, headers=admin, json={"ask_timeout_s": 7}))  # nothing changes
+
+    session.expire_all()
+    audited = list(
+        session.scalars(
+            select(AuditEvent).where(AuditEvent.subject.startswith("consent_settings:"))
+        )
+    )
+    assert len(audited) == 1
+    assert audited[0].action == AuditAction.SETTINGS_CHANGED
+    assert audited[0].details["changes"]["ask_timeout_s"] == {"before": 10, "after": 7}

@@ -10,6 +10,8 @@ from sqlalchemy.orm import Session
 
 from callrec.access.guard import require
 from callrec.access.rules import Actor, can_view_org_settings
+from callrec.audit.service import AuditAction, AuditLog
+from callrec.audit.service import changes as field_changes
 from callrec.consent import speech, tts
 from callrec.consent.repository import ConsentSettingsRepository
 from callrec.consent.rules import can_change_consent_settings
@@ -87,6 +89,7 @@ class ConsentSettingsService:
         if text is not None:
             speech.check_text(text, self.settings.tts_max_chars, field="ask_prompt_text")
         row = self.repo.get_or_create(actor.org_id)
+        before = consent_settings_read(row).model_dump(mode="json")
         voice = changes.get("prompt_voice", prompt_voice(row))
         language = speech.find_voice(voice).language
         keeps_text = "ask_prompt_text" not in changes and row.ask_prompt_text
@@ -103,7 +106,15 @@ class ConsentSettingsService:
         # call, and the first call finds the prompt in the cache.
         speech.cached_prompt(self.blobs, prompt_request(row), self.settings.tts_max_chars)
         self.session.flush()
-        return consent_settings_read(row)
+        after = consent_settings_read(row)
+        diff = field_changes(before, after.model_dump(mode="json"))
+        if diff:
+            AuditLog.of(self.session).append(
+                AuditAction.SETTINGS_CHANGED, org_id=actor.org_id, actor_id=actor.user_id,
+                subject=f"consent_settings:{actor.org_id}",
+                details={"level": "consent", "changes": diff},
+            )  # fmt: skip
+        return after
 
     def effective(self, org_id: uuid.UUID) -> ConsentSettings:
         return self.repo.effective(org_id)
