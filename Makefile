@@ -57,6 +57,7 @@ bench: install
 	$(PY) bench/tts.py
 	$(PY) bench/proxy.py
 	$(PY) bench/reports.py
+	$(PY) bench/playback.py
 
 bench-quick: install
 	$(PY) bench/policy.py --quick
@@ -65,6 +66,7 @@ bench-quick: install
 	$(PY) bench/tts.py --quick
 	$(PY) bench/proxy.py --quick
 	$(PY) bench/reports.py --quick
+	$(PY) bench/playback.py --quick
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis

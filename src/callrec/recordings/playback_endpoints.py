@@ -9,9 +9,9 @@ bounded chunks; nothing reads a whole recording into memory.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from anyio import to_thread
 from fastapi import APIRouter, Query, Request, Response
@@ -19,9 +19,9 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from callrec.access.deps import SESSION_COOKIE, ActorDep, get_actor
+from callrec.access.deps import SESSION_COOKIE, get_actor
 from callrec.access.service import AuthService
-from callrec.kit.deps import SessionDep
+from callrec.kit.db import session_scope
 from callrec.kit.errors import CallrecError, NotFound
 from callrec.models import Recording
 from callrec.recordings.playback import (
@@ -41,6 +41,7 @@ from callrec.recordings.playback_service import PlaybackService
 from callrec.storage import BlobNotFound, BlobStore, BlobStream
 
 router = APIRouter(tags=["playback"])
+T = TypeVar("T")
 
 _AUDIO_RESPONSES: dict[int | str, dict[str, object]] = {
     200: {"content": {"audio/mpeg": {}, "audio/ogg": {}}, "description": "the whole recording"},
@@ -65,15 +66,18 @@ def _service(request: Request, session: Session) -> PlaybackService:
 
 
 @router.post("/recordings/{recording_id}/playback", response_model=PlaybackUrl)
-def start_playback(
-    recording_id: uuid.UUID, request: Request, actor: ActorDep, session: SessionDep
-) -> PlaybackUrl:
+async def start_playback(recording_id: uuid.UUID, request: Request) -> PlaybackUrl:
     """Start a listening session: a signed stream URL valid for 10 minutes, bound to this
     recording and this user, for the audio element. Audited here, once; not per Range
     request. 409 while the recording is not ready."""
-    issued = _service(request, session).issue_url(actor, recording_id, _client(request))
-    path = request.app.url_path_for("stream_recording", recording_id=str(recording_id))
-    return PlaybackUrl(url=f"{path}?token={issued.token}", expires_at=issued.grant.expires_at)
+
+    def issue(session: Session) -> PlaybackUrl:
+        actor = get_actor(request, session)
+        issued = _service(request, session).issue_url(actor, recording_id, _client(request))
+        return PlaybackUrl(url=_signed_path(request, recording_id, issued.token),
+                           expires_at=issued.grant.expires_at)  # fmt: skip
+
+    return await _in_one_thread(request, issue)
 
 
 @router.get(
@@ -88,35 +92,54 @@ def start_playback(
     response_class=Response,
     include_in_schema=False,  # documented with the GET; HEAD answers its headers only
 )
-def stream_recording(
+async def stream_recording(
     recording_id: uuid.UUID,
     request: Request,
-    session: SessionDep,
     token: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Response:
     """The recording's audio through a signed URL (no credentials needed), with Range, If-Range,
     ETag and Last-Modified. 401 for a bad or expired token; 403 when its user may no longer
     play it or other credentials are sent along. Without a token, credentials are checked as
     for POST /playback and the answer is a 307 to a newly issued (and audited) signed URL."""
-    if token is None:
-        return _redirect_to_signed_url(recording_id, request, session)
-    recording = _service(request, session).for_token(
-        token, recording_id, _presented_user(request, session)
-    )
-    return _serve(request, request.app.state.blobs, recording)
+
+    def serve(session: Session) -> Response:
+        if token is None:
+            actor = get_actor(request, session)
+            issued = _service(request, session).issue_url(actor, recording_id, _client(request))
+            # 307 keeps the method (HEAD stays HEAD) and the client resends its Range header.
+            return Response(status_code=307, headers={
+                "Location": _signed_path(request, recording_id, issued.token),
+                "Cache-Control": "no-store",
+            })  # fmt: skip
+        recording = _service(request, session).for_token(
+            token, recording_id, _presented_user(request, session)
+        )
+        session.commit()  # release the database before touching the blob store
+        return _serve(request, request.app.state.blobs, recording)
+
+    return await _in_one_thread(request, serve)
 
 
-def _redirect_to_signed_url(
-    recording_id: uuid.UUID, request: Request, session: Session
-) -> Response:
-    actor = get_actor(request, session)
-    issued = _service(request, session).issue_url(actor, recording_id, _client(request))
+def _signed_path(request: Request, recording_id: uuid.UUID, token: str) -> str:
     path = request.app.url_path_for("stream_recording", recording_id=str(recording_id))
-    # 307 keeps the method (HEAD stays HEAD) and the client resends its Range header.
-    return Response(
-        status_code=307,
-        headers={"Location": f"{path}?token={issued.token}", "Cache-Control": "no-store"},
-    )
+    return f"{path}?token={token}"
+
+
+async def _in_one_thread(request: Request, work: Callable[[Session], T]) -> T:
+    """Run ``work`` with its own unit of work in one worker thread, committed at the end.
+
+    The hot playback routes do not spread a transaction over several threadpool hops (as
+    separate session, actor and endpoint dependencies would): on SQLite every transaction
+    holds the write lock from its first query (BEGIN IMMEDIATE), and a request holding it while
+    queued for a thread behind 40 requests waiting for that lock stalls them all until the
+    busy timeout. Here the lock is only ever held by a running thread.
+    """
+
+    def run() -> T:
+        with session_scope(request.app.state.sessionmaker) as session:
+            return work(session)
+
+    return await to_thread.run_sync(run)
 
 
 @router.get(
@@ -131,27 +154,31 @@ def _redirect_to_signed_url(
     response_class=Response,
     include_in_schema=False,
 )
-def download_recording(
-    recording_id: uuid.UUID, request: Request, actor: ActorDep, session: SessionDep
-) -> Response:
+async def download_recording(recording_id: uuid.UUID, request: Request) -> Response:
     """The recording as an attachment named ``<call date>_<from>_<to>.mp3``. Audited once per
     download: a GET answered from byte 0 (a resumed download's later ranges are not)."""
-    service = _service(request, session)
-    found = service.playable(actor, recording_id)
-    call = found.call
-    name = download_filename(
-        call.started_at, call.from_number, call.to_number, found.recording.format, found.sequence
-    )
-    response = _serve(
-        request,
-        request.app.state.blobs,
-        found.recording,
-        extra={"Content-Disposition": content_disposition(name)},
-    )
-    starts_download = request.method == "GET" and response.status_code in (200, 206)
-    if starts_download and response.headers.get("content-range", "bytes 0-").startswith("bytes 0-"):
-        service.audit_download(actor, found, _client(request))
-    return response
+
+    def serve(session: Session) -> Response:
+        actor = get_actor(request, session)
+        service = _service(request, session)
+        found = service.playable(actor, recording_id)
+        call = found.call
+        name = download_filename(
+            call.started_at, call.from_number, call.to_number, found.recording.format,
+            found.sequence,
+        )  # fmt: skip
+        response = _serve(
+            request,
+            request.app.state.blobs,
+            found.recording,
+            extra={"Content-Disposition": content_disposition(name)},
+        )
+        from_start = response.headers.get("content-range", "bytes 0-").startswith("bytes 0-")
+        if request.method == "GET" and response.status_code in (200, 206) and from_start:
+            service.audit_download(actor, found, _client(request))
+        return response
+
+    return await _in_one_thread(request, serve)
 
 
 @router.get(
@@ -159,23 +186,25 @@ def download_recording(
     response_class=Response,
     responses={200: {"content": {"application/json": {}}}, 304: {"description": "unchanged"}},
 )
-def recording_peaks(
-    recording_id: uuid.UUID, request: Request, actor: ActorDep, session: SessionDep
-) -> Response:
+async def recording_peaks(recording_id: uuid.UUID, request: Request) -> Response:
     """The waveform peaks the pipeline stored (audiowaveform JSON v2, what peaks.js draws)."""
-    found = _service(request, session).playable(actor, recording_id)
-    recording = found.recording
-    if recording.peaks_key is None:
-        raise NotFound("this recording has no waveform peaks")
-    etag = f'"peaks-{recording.sha256}"'
-    headers = {"ETag": etag, "Cache-Control": "private, max-age=600"}
-    if not_modified(request.headers.get("if-none-match"), None, etag, _modified(recording)):
-        return Response(status_code=304, headers=headers)
-    try:
-        body = request.app.state.blobs.get_bytes(recording.peaks_key)
-    except BlobNotFound:
-        raise NotFound("the waveform peaks are missing from storage") from None
-    return Response(body, media_type="application/json", headers=headers)
+
+    def serve(session: Session) -> Response:
+        found = _service(request, session).playable(get_actor(request, session), recording_id)
+        recording = found.recording
+        if recording.peaks_key is None:
+            raise NotFound("this recording has no waveform peaks")
+        etag = f'"peaks-{recording.sha256}"'
+        headers = {"ETag": etag, "Cache-Control": "private, max-age=600"}
+        if not_modified(request.headers.get("if-none-match"), None, etag, _modified(recording)):
+            return Response(status_code=304, headers=headers)
+        try:
+            body = request.app.state.blobs.get_bytes(recording.peaks_key)
+        except BlobNotFound:
+            raise NotFound("the waveform peaks are missing from storage") from None
+        return Response(body, media_type="application/json", headers=headers)
+
+    return await _in_one_thread(request, serve)
 
 
 # --- serving bytes --------------------------------------------------------------------------
@@ -242,7 +271,10 @@ def _serve(
         stream = blobs.open_range(recording.storage_key, part.start, part.end)
     except BlobNotFound:
         raise NotFound("the recording's audio is missing from storage") from None
-    return StreamingResponse(_chunks(stream), status, headers=headers, media_type=kind)
+    # The first chunk is read here, on the thread already doing this request's work: the first
+    # byte then waits for no further thread hop (it is what a seeking listener waits for).
+    first = _next_chunk(stream)
+    return StreamingResponse(_chunks(stream, first), status, headers=headers, media_type=kind)
 
 
 def _wanted(
@@ -253,11 +285,13 @@ def _wanted(
     return parse_range(range_header, size)
 
 
-async def _chunks(stream: BlobStream) -> AsyncIterator[bytes]:
+async def _chunks(stream: BlobStream, first: bytes) -> AsyncIterator[bytes]:
     # Reads happen off the event loop; the source is closed even when the client goes away
     # mid-stream (the generator is cancelled and its finally runs).
     try:
-        while True:
+        if first:
+            yield first
+        while first:
             chunk = await to_thread.run_sync(_next_chunk, stream)
             if not chunk:
                 return
