@@ -13,6 +13,7 @@ from callrec.access.deps import ActorDep
 from callrec.calls.session_view import SessionView, SessionViewService
 from callrec.kit.deps import SessionDep
 from callrec.models import CallDirection, Recording, RecordingState, SegmentReason
+from callrec.recordings.schemas import ConsentEvidence
 
 router = APIRouter(tags=["calls"])
 
@@ -59,7 +60,10 @@ class SessionRecording(BaseModel):
     size_bytes: int | None
     sha256: str | None
     quality_flags: list[str]
-    consent_evidence: dict[str, Any] | None
+    consent_evidence: ConsentEvidence | None = Field(
+        description="what the parties were told (as in GET /recordings/{id}); null when the call "
+        "did not pass through the recording proxy"
+    )
     decision_trace: dict[str, Any] | None = Field(
         default=None, description="org admins only; the key is absent for everyone else"
     )
