@@ -211,8 +211,11 @@ def run(host: Host = "127.0.0.1", port: Port = 8000) -> None:
     embedded = EmbeddedWorker(runtime, settings.embedded_workers)
     embedded.start()
     media = _start_media(runtime, settings)
-    if _load_demo(runtime) and media is not None and media.server is not None:
+    loaded = _load_demo(runtime)
+    if loaded and media is not None and media.server is not None:
         _demo_siprec_calls(settings.sip_port)
+    if loaded and media is not None and media.proxy is not None and not settings.proxy_upstream:
+        _demo_proxy_calls(settings.proxy_port)
     console.print(
         f"\n[bold]callrec[/] on http://{host}:{port}  ·  API docs http://{host}:{port}/api/v1/docs"
         f"\nsign in: POST /api/v1/auth/login with {DEMO_ADMIN} / {DEMO_PASSWORD}"
@@ -254,6 +257,14 @@ def _demo_siprec_calls(sip_port: int) -> None:
     threading.Thread(target=lambda: asyncio.run(place_all()), daemon=True).start()
 
 
+def _demo_proxy_calls(proxy_port: int) -> None:
+    """Real calls through the recording proxy just started, between the demo's own phones, in
+    the background: an announcement, ask-to-record answered 1 and 0, a beep every 15 s."""
+    from callrec.telephony.proxy_demo import DEMO_PHONES_PORT, start_proxy_demo_calls
+
+    start_proxy_demo_calls(proxy_port, DEMO_PHONES_PORT, console.print)
+
+
 def _start_media(runtime: Runtime, settings: Settings) -> MediaThread | None:
     """The SIPREC recording server and the recording proxy in this process; a taken port is a
     warning, not a failure of the whole demo (the other server still starts)."""
@@ -264,9 +275,13 @@ def _start_media(runtime: Runtime, settings: Settings) -> MediaThread | None:
         srs = _srs_config("127.0.0.1", settings.sip_port, settings.rtp_ports, None, None)
     proxy = None
     if settings.proxy_port:
+        from callrec.telephony.proxy_demo import DEMO_PHONES_PORT
+
+        # Without an upstream of its own, `run`'s proxy sends calls to the demo's phones.
+        upstream = settings.proxy_upstream or f"127.0.0.1:{DEMO_PHONES_PORT}"
         proxy = _proxy_config(
-            "127.0.0.1", settings.proxy_port, settings.proxy_rtp_ports, None, None,
-            settings.proxy_upstream or None, settings.proxy_routes,
+            "127.0.0.1", settings.proxy_port, settings.proxy_rtp_ports, None, None, upstream,
+            settings.proxy_routes,
         )  # fmt: skip
     attempts = [(srs, proxy)] + ([(srs, None), (None, proxy)] if srs and proxy else [])
     for srs_config, proxy_config in attempts:
