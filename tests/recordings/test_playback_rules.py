@@ -8,6 +8,16 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from callrec.access.rules import (
+    Actor,
+    CallFacts,
+    ManagementScope,
+    PlaybackScope,
+    Role,
+    can_play,
+    can_see_decision_trace,
+    can_view_call,
+)
 from callrec.recordings.playback import (
     PlaybackGrant,
     RangeKind,
@@ -189,3 +199,50 @@ def test_every_single_character_change_is_refused() -> None:
 def test_malformed_tokens_are_refused(junk: str) -> None:
     with pytest.raises(TokenError):
         verify_playback(junk, SECRET, RID, NOW)
+
+
+# --- who sees a call (pure rules) ------------------------------------------------------------
+
+ORG, OTHER_ORG = uuid.uuid4(), uuid.uuid4()
+SALES = uuid.uuid4()
+
+
+def _actor(scope: PlaybackScope, role: Role = Role.USER, org: uuid.UUID = ORG) -> Actor:
+    return Actor(user_id=UID, org_id=org, role=role, management_scope=ManagementScope.ME,
+                 playback_scope=scope, primary_team_id=SALES)  # fmt: skip
+
+
+def _call(people: frozenset[uuid.UUID] = frozenset(), teams: frozenset[uuid.UUID] = frozenset(),
+          org: uuid.UUID = ORG) -> CallFacts:  # fmt: skip
+    return CallFacts(org_id=org, participant_user_ids=people, team_ids=teams)
+
+
+def test_ones_own_call_is_visible_without_playback_permission_but_does_not_play() -> None:
+    mine = _call(frozenset({UID}))
+    assert can_view_call(_actor(PlaybackScope.NONE), mine) is True
+    assert can_play(_actor(PlaybackScope.NONE), mine) is not True
+
+
+def test_org_admins_see_every_call_of_their_org_and_play_by_scope() -> None:
+    someone_elses = _call(frozenset({uuid.uuid4()}))
+    admin = _actor(PlaybackScope.OWN, Role.ORG_ADMIN)
+    assert can_view_call(admin, someone_elses) is True
+    assert can_play(admin, someone_elses) is not True
+    assert can_view_call(admin, _call(org=OTHER_ORG)) == "this call is not in your organisation"
+
+
+def test_others_see_exactly_the_calls_they_may_play() -> None:
+    tagged, untagged = _call(teams=frozenset({SALES})), _call(teams=frozenset({uuid.uuid4()}))
+    for scope in PlaybackScope:
+        viewer = _actor(scope)
+        for call in (tagged, untagged):
+            assert (can_view_call(viewer, call) is True) == (can_play(viewer, call) is True)
+    assert can_view_call(_actor(PlaybackScope.PRIMARY_GROUP), tagged) is True
+    assert can_view_call(_actor(PlaybackScope.ALL, org=OTHER_ORG), tagged) is not True
+
+
+def test_only_org_admins_see_the_decision_trace() -> None:
+    assert can_see_decision_trace(_actor(PlaybackScope.ALL, Role.ORG_ADMIN), ORG) is True
+    for role in (Role.SUPERVISOR, Role.USER):
+        assert can_see_decision_trace(_actor(PlaybackScope.ALL, role), ORG) is not True
+    assert can_see_decision_trace(_actor(PlaybackScope.ALL, Role.ORG_ADMIN), OTHER_ORG) is not True
