@@ -84,6 +84,10 @@ async def open_endpoint(host: str, port: int, endpoint: RtpEndpoint) -> RtpEndpo
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     # A bigger receive buffer absorbs bursts while the loop is busy elsewhere.
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
-    sock.bind((host, port))
+    try:
+        sock.bind((host, port))
+    except OSError:
+        sock.close()  # a port taken by another process: no socket left behind
+        raise
     await loop.create_datagram_endpoint(lambda: endpoint, sock=sock)
     return endpoint

@@ -164,11 +164,21 @@ class ProxiedCall:
         offer: AudioOffer | None = None,
     ) -> Leg:  # fmt: skip
         """Our RTP socket (and SDP) for a party; its port is released when the call ends."""
-        base = self.proxy.ports.reserve(1)
-        self._ports.append(base)
         expected = offer.remote[0] if offer is not None and offer.remote else None
         endpoint = RtpEndpoint(sink=_drop, started=0.0, expected_ip=expected)
-        await open_endpoint(self.proxy.config.host, base, endpoint)
+        for _ in range(8):
+            try:
+                base = self.proxy.ports.reserve(1)
+            except RuntimeError:
+                raise CallFailed(503, "Service Unavailable") from None  # every port in use
+            self._ports.append(base)  # released with the call, even when it failed to bind
+            try:
+                await open_endpoint(self.proxy.config.host, base, endpoint)
+                break
+            except OSError:
+                continue  # taken by another process: try the next one
+        else:
+            raise CallFailed(503, "Service Unavailable")
         media = MediaLeg(endpoint, base, codec, offer.remote if offer else None)
         sdp = LocalSdp(self.proxy.config.host, secrets.randbelow(1 << 31))
         return Leg(role, call_id, media, sdp, base, address, offer=offer)
@@ -389,9 +399,10 @@ class ProxiedCall:
         if self.ended:
             return
         self.ended = True
+        ended = datetime.now(UTC)
         if self.beeps is not None:
             self.beeps.stop()
-        await self.recording.close_segment(datetime.now(UTC), call_ended=True)
+        # Sockets and ports first: nothing below may leave them open (a shutdown cancels us).
         for leg in (self.a, self.b, *self.retired):
             if leg is not None:
                 leg.close()
@@ -399,7 +410,18 @@ class ProxiedCall:
             self.proxy.ports.release(base, 1)
         self._ports.clear()
         self.proxy.forget(self)
+        await self.recording.close_segment(ended, call_ended=True)
         log.info("proxy.ended", call_id=self.call_id, why=why)
+
+    async def shut_down(self) -> None:
+        """The proxy stops: hang up an answered call, drop one still being set up."""
+        if self.answered:
+            await self.hang_up(None, "shutdown")
+        else:
+            self.tx.reply(503, "Service Unavailable")
+            if self.b is not None and self.b.invite is not None:
+                self.proxy.clients.cancel(self.b.invite)
+            await self._finish("shutdown")
 
     def replace_leg(self, old: Leg, new: Leg) -> None:
         """A transfer succeeded: ``new`` takes ``old``'s side of the bridge."""

@@ -58,9 +58,9 @@ class CallRecording:
         self, parties: list[Party], bridge: Bridge, evidence: dict[str, Any]
     ) -> bool:
         """A transfer: this segment ends, the next starts with its own decision. True when the
-        new segment is recorded."""
+        new segment is recorded. The old capture keeps recording until the new one takes over,
+        so the database round trips lose no audio."""
         now = datetime.now(UTC)
-        await self.close_segment(now, call_ended=False)
         if self.call_ref is None:
             return False
         self.sequence += 1
@@ -68,9 +68,13 @@ class CallRecording:
             capture_store.start_segment, self.rt, self.call_ref, self.sequence, parties, None,
             now, evidence,
         )  # fmt: skip
-        self.ref = opened.ref
+        previous, previous_ref = self.recorder, self.ref
+        self.recorder, self.ref = None, opened.ref
         if opened.ref is not None:
             self._open(bridge, now)
+        else:
+            self.attach(bridge)  # untap
+        await self._finish(previous, previous_ref, now, call_ended=False)
         log.info("proxy.segment", call_id=self.sip_call_id, sequence=self.sequence,
                  recorded=opened.ref is not None)  # fmt: skip
         return opened.ref is not None
@@ -101,6 +105,12 @@ class CallRecording:
         self.recorder = None
         if self._bridge is not None:
             self.attach(self._bridge)  # untap
+        await self._finish(recorder, ref, ended, call_ended)
+
+    async def _finish(
+        self, recorder: CallRecorder | None, ref: CaptureRef | None, ended: datetime,
+        call_ended: bool,
+    ) -> None:  # fmt: skip
         if recorder is None or ref is None:
             return
         recorder.close()

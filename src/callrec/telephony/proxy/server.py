@@ -66,8 +66,8 @@ class RecordingProxy:
     async def stop(self) -> None:
         if self._watchdog is not None:
             self._watchdog.cancel()
-        for call in {id(c): c for c in self.calls.values()}.values():
-            await call.hang_up(None, "shutdown")
+        for call in list({id(c): c for c in self.calls.values()}.values()):
+            await call.shut_down()
         await self.listener.stop()
         await self.transactions.close()
         self.clients.close()
