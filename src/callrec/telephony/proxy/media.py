@@ -42,7 +42,7 @@ class Codec:
     event_pt: int | None
 
 
-@dataclass
+@dataclass(slots=True)
 class Outbound:
     """The RTP stream we send one party."""
 
