@@ -23,7 +23,6 @@ from callrec.access.deps import SESSION_COOKIE, get_actor
 from callrec.access.service import AuthService
 from callrec.kit.db import session_scope
 from callrec.kit.errors import CallrecError, NotFound
-from callrec.models import Recording
 from callrec.recordings.playback import (
     ByteRange,
     RangeKind,
@@ -37,7 +36,7 @@ from callrec.recordings.playback import (
     parse_range,
     whole,
 )
-from callrec.recordings.playback_service import PlaybackService
+from callrec.recordings.playback_service import PlaybackService, Servable
 from callrec.storage import BlobNotFound, BlobStore, BlobStream
 
 router = APIRouter(tags=["playback"])
@@ -170,7 +169,7 @@ async def download_recording(recording_id: uuid.UUID, request: Request) -> Respo
         response = _serve(
             request,
             request.app.state.blobs,
-            found.recording,
+            Servable.of(found.recording),
             extra={"Content-Disposition": content_disposition(name)},
         )
         from_start = response.headers.get("content-range", "bytes 0-").startswith("bytes 0-")
@@ -196,7 +195,8 @@ async def recording_peaks(recording_id: uuid.UUID, request: Request) -> Response
             raise NotFound("this recording has no waveform peaks")
         etag = f'"peaks-{recording.sha256}"'
         headers = {"ETag": etag, "Cache-Control": "private, max-age=600"}
-        if not_modified(request.headers.get("if-none-match"), None, etag, _modified(recording)):
+        modified = Servable.of(recording).modified
+        if not_modified(request.headers.get("if-none-match"), None, etag, modified):
             return Response(status_code=304, headers=headers)
         try:
             body = request.app.state.blobs.get_bytes(recording.peaks_key)
@@ -227,19 +227,14 @@ def _presented_user(request: Request, session: Session) -> uuid.UUID | None:
         return None
 
 
-def _modified(recording: Recording) -> datetime:
-    moment = recording.ready_at or recording.created_at
-    return moment.replace(microsecond=0)
-
-
 def _serve(
     request: Request,
     blobs: BlobStore,
-    recording: Recording,
+    recording: Servable,
     extra: dict[str, str] | None = None,
 ) -> Response:
-    assert recording.storage_key is not None and recording.sha256 is not None
-    etag, modified = etag_for(recording.sha256), _modified(recording)
+    assert recording.sha256 is not None
+    etag, modified = etag_for(recording.sha256), recording.modified.replace(microsecond=0)
     headers = {
         "Accept-Ranges": "bytes",
         "ETag": etag,

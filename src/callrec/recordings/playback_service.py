@@ -10,19 +10,19 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import literal, select, union_all
+from sqlalchemy import bindparam, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from callrec.access.guard import require
 from callrec.access.rules import Actor, CallFacts, can_play, can_view_call
-from callrec.access.service import build_actor
 from callrec.audit.service import AuditAction, AuditLog
 from callrec.kit.clock import Clock
 from callrec.kit.errors import Conflict, Forbidden, NotFound, Unauthenticated
 from callrec.models import Call, Participant, Recording, RecordingState, Segment, User
 from callrec.models.calls import call_teams
+from callrec.models.directory import team_members
 from callrec.recordings.playback import (
     PlaybackGrant,
     TokenError,
@@ -58,6 +58,56 @@ def authorize_play(actor: Actor, facts: CallFacts) -> None:
     if can_view_call(actor, facts) is not True:
         raise NotFound("recording not found")
     require(can_play(actor, facts))
+
+
+@dataclass(frozen=True, slots=True)
+class Servable:
+    """What serving a recording's bytes needs (ETag from the hash, Last-Modified)."""
+
+    id: uuid.UUID
+    storage_key: str
+    size_bytes: int | None
+    sha256: str | None
+    format: str | None
+    modified: datetime
+
+    @classmethod
+    def of(cls, recording: Recording) -> Servable:
+        assert recording.storage_key is not None
+        return cls(
+            recording.id, recording.storage_key, recording.size_bytes, recording.sha256,
+            recording.format, recording.ready_at or recording.created_at,
+        )  # fmt: skip
+
+
+# A signed URL's recording with its user, same org (one row), then the call's people and team
+# tags and the user's team memberships (one UNION). Built once: only parameters change.
+_STREAM_ROW = (
+    select(
+        Recording.org_id,
+        Recording.call_id,
+        Recording.state,
+        Recording.storage_key,
+        Recording.size_bytes,
+        Recording.sha256,
+        Recording.format,
+        Recording.ready_at,
+        Recording.created_at,
+        User.is_active,
+        User.role,
+        User.management_scope,
+        User.playback_scope,
+        User.primary_team_id,
+    )
+    .join(User, User.org_id == Recording.org_id)
+    .where(Recording.id == bindparam("rid"), User.id == bindparam("uid"))
+)
+_STREAM_SETS = union_all(
+    select(literal("u"), Participant.user_id).where(Participant.call_id == bindparam("call")),
+    select(literal("u"), Segment.user_id).where(Segment.call_id == bindparam("call")),
+    select(literal("t"), call_teams.c.team_id).where(call_teams.c.call_id == bindparam("call")),
+    select(literal("m"), team_members.c.team_id).where(team_members.c.user_id == bindparam("uid")),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,23 +174,49 @@ class PlaybackService:
 
     def for_token(
         self, token: str, recording_id: uuid.UUID, presented_user_id: uuid.UUID | None
-    ) -> Recording:
-        """The recording a signed URL plays. The token's user must still be allowed now (a
-        revoked scope stops the next Range request), and credentials sent along with the URL
-        must be the same user's."""
+    ) -> Servable:
+        """What a signed URL plays. The token's user must still be allowed now (a narrowed
+        scope stops the next Range request), and credentials sent along with the URL must be
+        the same user's. Every Range request of every player comes here, so it is two
+        prepared statements, no ORM loading."""
         try:
             grant = verify_playback(token, self.secret_key, recording_id, self.clock.now())
         except TokenError as exc:
             raise Unauthenticated(str(exc)) from None
         if presented_user_id is not None and presented_user_id != grant.user_id:
             raise Forbidden("this playback URL was issued to another user")
+        row = self.session.execute(_STREAM_ROW, {"rid": recording_id, "uid": grant.user_id}).first()
+        if row is None or not row.is_active:
+            raise self._why_not_streamable(grant, recording_id)
+        sets = self.session.execute(_STREAM_SETS, {"call": row.call_id, "uid": grant.user_id})
+        found: dict[str, set[uuid.UUID]] = {"u": set(), "t": set(), "m": set()}
+        for kind, ref in sets:
+            if ref is not None:
+                found[kind].add(ref)
+        # The fields of build_actor that the playback rules read; managed teams play no part.
+        actor = Actor(
+            user_id=grant.user_id,
+            org_id=row.org_id,
+            role=row.role,
+            management_scope=row.management_scope,
+            playback_scope=row.playback_scope,
+            primary_team_id=row.primary_team_id,
+            member_team_ids=frozenset(found["m"]),
+        )
+        facts = CallFacts(row.org_id, frozenset(found["u"]), frozenset(found["t"]))
+        authorize_play(actor, facts)
+        if row.state is not RecordingState.READY or row.storage_key is None:
+            raise _not_ready(row.state)
+        return Servable(
+            recording_id, row.storage_key, row.size_bytes, row.sha256, row.format,
+            row.ready_at or row.created_at,
+        )  # fmt: skip
+
+    def _why_not_streamable(self, grant: PlaybackGrant, recording_id: uuid.UUID) -> Exception:
         user = self.session.get(User, grant.user_id)
         if user is None or not user.is_active:
-            raise Forbidden("the user this playback URL was issued to can no longer play")
-        recording, call = self._load(user.org_id, recording_id)
-        authorize_play(build_actor(self.session, user), call_facts(self.session, call))
-        _require_ready(recording)
-        return recording
+            return Forbidden("the user this playback URL was issued to can no longer play")
+        return NotFound(f"recording {recording_id} not found", details={"id": str(recording_id)})
 
     # --- download -----------------------------------------------------------------------
 
@@ -158,7 +234,10 @@ class PlaybackService:
 
 def _require_ready(recording: Recording) -> None:
     if recording.state is not RecordingState.READY or recording.storage_key is None:
-        raise Conflict(
-            f"the recording is {recording.state}, not ready to play yet",
-            details={"state": str(recording.state)},
-        )
+        raise _not_ready(recording.state)
+
+
+def _not_ready(state: RecordingState) -> Conflict:
+    return Conflict(
+        f"the recording is {state}, not ready to play yet", details={"state": str(state)}
+    )
