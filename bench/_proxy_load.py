@@ -40,7 +40,16 @@ from _siprec_load import paced
 
 from callrec.media.synth import FRAME
 from callrec.telephony.sip import Headers, SipRequest, SipUri
-from callrec.telephony.ua import Answer, Callee, CalleeAgent, Caller, Codec, Pcm, RtpLeg
+from callrec.telephony.ua import (
+    Answer,
+    Callee,
+    CalleeAgent,
+    Caller,
+    CallFailed,
+    Codec,
+    Pcm,
+    RtpLeg,
+)
 from callrec.telephony.ua import SipEndpoint as Endpoint
 from callrec.telephony.ua.media import Address
 
@@ -76,7 +85,8 @@ class Pacer:
         self.stats = stats
         self.count = 0
         self.running = True
-        self.ticks = self.late_ticks = self.window_late_ticks = self.skipped_ticks = 0
+        self.ticks = self.late_ticks = self.skipped_ticks = 0
+        self.window_ticks = self.window_late_ticks = self.window_skipped_ticks = 0
         self.max_late_s = self.window_max_late_s = 0.0
 
     def add(self, leg: BenchLeg) -> None:
@@ -94,6 +104,8 @@ class Pacer:
             if late >= _SKIP_S:
                 behind = int(late / TICK_S)
                 self.skipped_ticks += behind
+                if self.stats.measuring:
+                    self.window_skipped_ticks += behind
                 k += behind
             now = time.monotonic_ns
             for leg in self.phases[k % PHASES]:
@@ -107,6 +119,7 @@ class Pacer:
         if late >= PACKET_S:
             self.late_ticks += 1
         if self.stats.measuring:
+            self.window_ticks += 1
             self.window_max_late_s = max(self.window_max_late_s, late)
             if late >= PACKET_S:
                 self.window_late_ticks += 1
@@ -171,6 +184,7 @@ class Generator:
         self.calls: dict[int, Caller] = {}
         self.failed: dict[str, int] = {}
         self.agent = CalleeAgent(callees, Answer(), open_leg=self.open_leg)
+        self.give_up_after = 10**9
 
     async def open_leg(self, host: str, audio: Pcm | None) -> RtpLeg:
         # The pacer sends on the socket itself: a plain sendto costs a third of the transport's.
@@ -199,16 +213,25 @@ class Generator:
         raise RuntimeError("the proxy did not answer OPTIONS")
 
     async def open_call(self, index: int) -> None:
+        if sum(self.failed.values()) > self.give_up_after:
+            self._fail("not tried")  # the proxy is failing calls: the run is over anyway
+            return
         outside = f"sip:+1555{index:07d}@trunk.example.com"
         caller = Caller(self.callers, self.target, f"sip:u{index}@acme.example.com", outside,
                         open_leg=self.open_leg)  # fmt: skip
         await caller.start()
-        status = await caller.wait_answer(timeout=60)
+        try:
+            status = await caller.wait_answer(timeout=60)
+        except CallFailed:
+            status = 408
         if status != 200:
-            self.failed[str(status)] = self.failed.get(str(status), 0) + 1
+            self._fail(str(status))
             await caller.close()
             return
         self.calls[index] = caller
+
+    def _fail(self, why: str) -> None:
+        self.failed[why] = self.failed.get(why, 0) + 1
 
     async def hang_up(self, index: int) -> bool:
         caller = self.calls[index]
@@ -263,6 +286,7 @@ async def main(args: argparse.Namespace) -> None:
     callees = await Endpoint.open(LOCAL, args.callee_port)
     target = (LOCAL, callees.port) if args.direct else _hostport(args.proxy)
     generator = Generator(callers, callees, target)
+    generator.give_up_after = max(10, args.calls // 20)
     if not args.direct:
         await generator.probe()
     loop = asyncio.get_running_loop()
@@ -300,7 +324,8 @@ async def main(args: argparse.Namespace) -> None:
         latency_samples=window_packets, window_received=generator.stats.received,
         ticks=pacer.ticks, late_ticks=pacer.late_ticks,
         skipped_ticks=pacer.skipped_ticks, max_late_ms=round(pacer.max_late_s * 1000, 2),
-        window_late_ticks=pacer.window_late_ticks,
+        window_ticks=pacer.window_ticks, window_late_ticks=pacer.window_late_ticks,
+        window_skipped_ticks=pacer.window_skipped_ticks,
         window_max_late_ms=round(pacer.window_max_late_s * 1000, 2), window_s=round(window_s, 3),
         window_cpu_s=round(cpu_s, 3), direct=args.direct,
     )  # fmt: skip

@@ -17,7 +17,8 @@ Measured per run:
   largest clean size gives the generator's own share.
 - proxy CPU %: utime + stime from /proc over the window, per wall second (100 % = one core;
   pinned, it cannot use more); its peak RSS (VmHWM); recordings it captured.
-- the generator: late ticks in the window, send errors, its CPU, its extrapolated capacity.
+- the generator: slots skipped or sent 20 ms late in the window, send errors, its CPU, its
+  extrapolated capacity. It is on schedule if it skipped none and at most 1 % were late.
 
 Search: N grows by half from a start size until a run is not clean (a packet lost, a call not
 answered or not recorded, or the generator late), then bisects between the last clean and the
@@ -111,7 +112,8 @@ def drive(
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         preexec_fn=_pin(GENERATOR_CORE),
     )  # fmt: skip
-    watchdog = threading.Timer(90 + seconds + 3 * calls / cps, generator.kill)
+    # Setup, the window, BYEs, and room for INVITEs that time out (64·T1) before it gives up.
+    watchdog = threading.Timer(150 + seconds + 3 * calls / cps, generator.kill)
     watchdog.start()
     figures: dict[str, object] = {}
     samples: dict[str, tuple[float, float]] = {}
@@ -160,10 +162,22 @@ def one_run(tmp: Path, template: Path, calls: int, seconds: float, cps: float) -
         answered = int(gen["answered"])  # type: ignore[call-overload]
         recorded = wait_captured(url, answered, timeout=30 + answered / 20)
         rss_peak = proxy.memory_mb("VmHWM")
+    except RuntimeError as exc:  # the generator died or hung: this size failed, the search goes on
+        return failed_run(calls, str(exc))
     finally:
         proxy.stop()
-    shutil.rmtree(data, ignore_errors=True)
+        shutil.rmtree(data, ignore_errors=True)
     return summarize(calls, gen, recorded, rss_peak)
+
+
+def failed_run(calls: int, error: str) -> dict[str, object]:
+    print(error[-3000:], file=sys.stderr)
+    keys = ("answered", "recorded", "expected", "received", "lost", "unstamped", "p50_ms",
+            "p99_ms", "max_ms", "proxy_cpu_pct", "proxy_us_per_packet", "proxy_rss_mb",
+            "generator_late_ticks", "generator_cpu_pct", "generator_capacity_calls",
+            "window_s")  # fmt: skip
+    return {"calls": calls, **dict.fromkeys(keys), "failed": {"generator": 1},
+            "error": error[:300], "generator_ok": True, "proxy_ok": False}  # fmt: skip
 
 
 def baseline(calls: int, seconds: float, cps: float) -> dict[str, object]:
@@ -195,7 +209,14 @@ def summarize(
         "generator_capacity_calls": int(calls * window_s / max(gen_cpu_s, 1e-9)),
         "setup_s": gen["setup_s"], "window_s": window_s, "byes_ok": gen["byes_ok"],
     }  # fmt: skip
-    run["generator_ok"] = gen["window_late_ticks"] == 0 and gen["send_errors"] == 0
+    # On schedule: it never had to skip a slot in the window (the load offered was the load
+    # asked for) and at most 1 % of its slots went out 20 ms late (on a shared machine the
+    # scheduler delays it now and then; a late packet is jitter, not loss).
+    late, ticks = int(gen["window_late_ticks"]), max(1, int(gen["window_ticks"]))  # type: ignore[call-overload]
+    run["generator_skipped_ticks"] = gen["window_skipped_ticks"]
+    run["generator_ok"] = (
+        gen["window_skipped_ticks"] == 0 and late <= ticks / 100 and gen["send_errors"] == 0
+    )
     run["proxy_ok"] = (
         run["lost"] == 0 and not gen["failed"] and gen["answered"] == calls
         and recorded == calls and cpu_pct <= 100.0 and not gen["unpaired_calls"]
@@ -204,6 +225,8 @@ def summarize(
 
 
 def limit_of(run: dict[str, object]) -> str:
+    if run.get("error"):
+        return "proxy: calls never completed (the generator gave up)"
     if not run["generator_ok"]:
         return "generator"
     if run["lost"] != 0:
@@ -241,7 +264,7 @@ def result(
     best = max(clean, key=lambda r: int(r["calls"]), default=None)  # type: ignore[call-overload]
     shown = best or runs[0]
     within = [r for r in clean if r["p99_ms"] is not None and float(r["p99_ms"]) <= TARGET_P99_MS]  # type: ignore[arg-type]
-    gen_max, gen_basis = generator_max_calls(runs)
+    gen_max, gen_basis = generator_max_calls([r for r in runs if not r.get("error")] or runs)
     keys = ("calls", "expected", "lost", "unstamped", "p50_ms", "p99_ms", "proxy_cpu_pct",
             "proxy_us_per_packet", "recorded", "generator_late_ticks",
             "generator_cpu_pct")  # fmt: skip
