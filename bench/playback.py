@@ -261,7 +261,7 @@ def main() -> None:
         port = _free_port()
         env = {**os.environ, "CALLREC_DATABASE_URL": url, "CALLREC_DATA_DIR": str(root),
                "CALLREC_STORAGE_URL": f"file://{root / 'blobs'}",
-               "CALLREC_SECRET_KEY": "bench-secret", "CALLREC_LOG_LEVEL": "WARNING"}  # fmt: skip
+               "CALLREC_SECRET_KEY": "bench-secret"}  # fmt: skip
         log = (root / "server.log").open("wb")
         server = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "callrec.app:create_app", "--factory",
