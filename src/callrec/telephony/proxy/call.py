@@ -132,7 +132,8 @@ class ProxiedCall:
             capture_store.decide_call, self.proxy.rt, config.org_slug, parties
         )
         decision = self.reach.decision
-        if decision.record and self.reach.org_id is not None:
+        # Consent media only for a call that will be recorded: one of our users is on it.
+        if decision.record and self.reach.user_id is not None and self.reach.org_id is not None:
             self.consent = await asyncio.to_thread(
                 _consent_for_call, self.proxy.rt, self.reach.org_id, decision
             )
@@ -359,16 +360,21 @@ class ProxiedCall:
             raise CallFailed(502, "Bad Gateway") from None
         self._take_answer(b, answer)
         bridge = self._bridge()
+        # Answer the caller first: once it has the 200 a CANCEL cannot race the recording's
+        # rows (the capture then starts a few ms after the answer).
         self.answered = True
+        self.tx.reply(200, "OK", headers=self._contact_headers(sdp=True),
+                      body=self._a_sdp(answer.direction))  # fmt: skip
         if record and self.reach is not None and self.reach.user_id is not None:
             interval = self.consent.beep_interval_s if self.consent is not None else None
             self.evidence["beep_interval_s"] = interval
             await self.recording.start(self.reach, self.parties(), bridge, self.evidence)
+            if self.ended:  # hung up while the rows were written
+                await self.recording.close_segment(datetime.now(UTC), call_ended=True)
+                return
             if interval:
                 config = self.proxy.config
                 self.beeps = BeepClock(bridge, interval, config.beep_hz, config.beep_ms)
-        self.tx.reply(200, "OK", headers=self._contact_headers(sdp=True),
-                      body=self._a_sdp(answer.direction))  # fmt: skip
         log.info("proxy.answered", call_id=self.call_id, recorded=self.recording.active,
                  b_call_id=b.call_id)  # fmt: skip
 

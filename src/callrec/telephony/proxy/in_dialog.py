@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from callrec.kit.logging import get_logger
@@ -242,6 +243,9 @@ async def _transfer(call: ProxiedCall, leg: Leg, tx: ServerTransaction) -> None:
         )
         if reach.decision.record and reach.user_id is not None:
             await call.recording.start(reach, parties, call.bridge, call.evidence)
+    if call.ended:  # hung up while the new segment's rows were written
+        await call.recording.close_segment(datetime.now(UTC), call_ended=True)
+        return
     log.info("proxy.transferred", call_id=call.call_id, by=leg.role, to=str(target.uri),
              recorded=call.recording.active)  # fmt: skip
     asyncio.get_running_loop().call_later(TRANSFEROR_BYE_S, _bye_retired, call, leg)
