@@ -218,6 +218,7 @@ class Peers:
         hold_ms: int = 3000, seconds: float = 3.0, name: str = "caller",
         dtmf: str | None = None, dtmf_at: float = 0.5, caller_name: str = "Caller",
         background: bool = False, digit: str = "1", gap: tuple[float, float] | None = None,
+        transport: str = "udp",
     ) -> Peer:  # fmt: skip
         """Run a SIPp caller to the end (or start it, with ``background``)."""
         peer = self._peer(name, CALLER_HZ, seconds, dtmf, dtmf_at, gap=gap)
@@ -226,6 +227,7 @@ class Peers:
             "-p", str(peer.port), "-mi", "127.0.0.1", "-mp", str(free_port()),
             "-s", service, "-key", "caller", caller, "-key", "caller_name", caller_name,
             "-key", "rx_port", str(peer.sink.port), "-d", str(hold_ms), "-key", "digit", digit,
+            "-t", "u1" if transport == "udp" else "t1",
             "-timeout", "60s", "-timeout_error", "-nostdin", "-trace_err", "-trace_logs",
             f"127.0.0.1:{proxy_port}",
         ]  # fmt: skip

@@ -39,11 +39,13 @@ def world(tmp_path: Path, callee_port: int) -> Iterator[ProxyWorld]:
     yield from proxy_world(tmp_path, routes={"201": ("127.0.0.1", callee_port)})
 
 
+@pytest.mark.parametrize("transport", ["udp", "tcp"])
 def test_an_incoming_call_is_bridged_and_recorded_with_both_parties(
-    world: ProxyWorld, peers: Peers, callee_port: int
+    world: ProxyWorld, peers: Peers, callee_port: int, transport: str
 ) -> None:
+    """The caller over UDP or TCP (its BYE and our answers on its connection), the callee UDP."""
     callee = peers.callee(callee_port)
-    caller = peers.call(world.port, "201", "+15550001", hold_ms=3000)
+    caller = peers.call(world.port, "201", "+15550001", hold_ms=3000, transport=transport)
     assert callee.wait() == 0, callee.errors()
     assert caller.status() == ["200"]
     heard_by_caller, _ = caller.sink.audio()
@@ -62,11 +64,14 @@ def test_an_incoming_call_is_bridged_and_recorded_with_both_parties(
         assert call.direction == "inbound"
 
 
+@pytest.mark.parametrize("transport", ["udp", "tcp"])
 def test_the_callee_hanging_up_ends_the_call_and_its_recording(
-    world: ProxyWorld, peers: Peers, callee_port: int
+    world: ProxyWorld, peers: Peers, callee_port: int, transport: str
 ) -> None:
+    """The callee's BYE reaches the caller over its own transport (a TCP caller's connection)."""
     callee = peers.callee(callee_port, "proxy_callee_bye.xml", hold_ms=2000)
-    caller = peers.call(world.port, "201", "+15550001", scenario="proxy_caller_hung_up.xml")
+    caller = peers.call(world.port, "201", "+15550001", scenario="proxy_caller_hung_up.xml",
+                        transport=transport)  # fmt: skip
     assert callee.wait() == 0, callee.errors()
     assert caller.status() == ["200"]
     world.wait_captured()
