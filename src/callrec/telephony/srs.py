@@ -215,15 +215,18 @@ class RecordingServer:
         if user_id is None or user_id == session.user_id:
             return
         now = datetime.now(UTC)
-        await self._close_segment(session, now, call_ended=False)
-        session.sequence += 1
         opened = await asyncio.to_thread(
-            capture_store.start_segment, self.rt, session.call, session.sequence, parties, xml,
-            now,
+            capture_store.start_segment, self.rt, session.call, session.sequence + 1, parties,
+            xml, now,
         )  # fmt: skip
+        # The old segment's capture ran on during that round trip; it is finished (stored and
+        # queued, the slow part) only once the new one has taken over: no audio is lost.
+        previous = (session.recorder, session.ref, session.sequence)
+        session.sequence += 1
         session.user_id, session.ref = opened.user_id, opened.ref
         session.segment_started = time.monotonic()
         session.recorder = self._recorder(session, opened.ref, now)
+        await self._finish_capture(session.call_id, *previous, now, call_ended=False)
         log.info("srs.transfer", call_id=session.call_id, sequence=session.sequence,
                  recorded=opened.ref is not None)  # fmt: skip
 
@@ -242,6 +245,13 @@ class RecordingServer:
     async def _close_segment(self, session: Session, ended: datetime, call_ended: bool) -> None:
         recorder, ref = session.recorder, session.ref
         session.recorder = None
+        await self._finish_capture(session.call_id, recorder, ref, session.sequence, ended,
+                                   call_ended=call_ended)  # fmt: skip
+
+    async def _finish_capture(
+        self, call_id: str, recorder: CallRecorder | None, ref: CaptureRef | None,
+        sequence: int, ended: datetime, *, call_ended: bool,
+    ) -> None:  # fmt: skip
         if recorder is None or ref is None:
             return
         recorder.close()
@@ -255,7 +265,7 @@ class RecordingServer:
             call_ended=call_ended,
         )  # fmt: skip
         recorder.path.unlink(missing_ok=True)
-        log.info("srs.captured", call_id=session.call_id, sequence=session.sequence,
+        log.info("srs.captured", call_id=call_id, sequence=sequence,
                  stats={k: v._asdict() for k, v in recorder.stats().items()})  # fmt: skip
 
     async def _finish(self, session: Session, why: str) -> None:
