@@ -4,6 +4,7 @@ source during a beep and PCMU→PCMA; RFC 4733 events keep their timestamps."""
 
 from __future__ import annotations
 
+import itertools
 import struct
 
 import pytest
@@ -72,3 +73,20 @@ def test_pcmu_is_transcoded_to_a_pcma_party_and_events_keep_their_timestamp(
     assert heads[1][2] == heads[2][2] == heads[0][2] + 160
     out.relay(_rtp(13, 4, 1320, 9, b"\x00"), t0 + 0.06, PCMU)  # comfort noise: not ours
     assert len(sent) == 3
+
+
+def test_a_party_whose_peer_sends_nothing_still_hears_the_beep(sent: list[bytes]) -> None:
+    """No relayed packets at all: while the beep is due the stream carries it on its own, at
+    its place on the clock, and nothing is sent outside it."""
+    out = Outbound(PCMU, sent.append)
+    t0 = out.sent_at
+    origin = out.expected_ts(t0)
+    out.beep = BeepMixer(tone(1400.0, 200), 1.0, origin)
+    ticks = [t0 + 0.5 + 0.02 * i for i in range(60)]  # 0.5 s to 1.7 s, every 20 ms
+    for now in ticks:
+        out.beep_only(now)
+    heads = _headers(sent)
+    assert 10 <= len(heads) <= 12  # the 200 ms beep, in 20 ms frames
+    assert (heads[0][2] - origin) / 8000 == pytest.approx(1.0, abs=0.02)
+    assert all(b[2] - a[2] == 160 for a, b in itertools.pairwise(heads))
+    assert all(p[12:] != b"\xff" * 160 for p in sent[:-1])  # each frame carries tone

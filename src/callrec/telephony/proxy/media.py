@@ -53,6 +53,7 @@ class Outbound:
     last_ts: int = field(default_factory=lambda: secrets.randbits(31))
     last_len: int = 0
     sent_at: float = field(default_factory=time.monotonic)
+    relayed_at: float = 0.0  # when we last relayed the other party's audio
     own_last: bool = False  # the last packet was one of ours (prompt, beep), not relayed
     source: int | None = None  # SSRC of the relayed source the offsets belong to
     ts_offset: int = 0
@@ -106,6 +107,7 @@ class Outbound:
             self.seq = out_seq  # newest sent (a reordered older packet does not move it back)
             if not is_event:
                 self.last_ts, self.last_len, self.sent_at = out_ts, len(payload), now
+                self.relayed_at = now
         self.own_last = False
         self._emit(packet, now)
 
@@ -132,8 +134,8 @@ class Outbound:
     def beep_only(self, now: float) -> None:
         """While a beep is due: if this party's peer is not sending (hold, silence suppression,
         no audio at all), send the beep on our own so that it is still heard."""
-        if self.beep is None or now - self.sent_at < _QUIET_S:
-            return
+        if self.beep is None or now - self.relayed_at < _QUIET_S or now - self.sent_at < 0.015:
+            return  # the peer is sending (its frames carry the beep), or this frame went out
         ts = self.expected_ts(now)
         frame = self.beep.frame(self.codec.audio_pt, ts)
         if frame is not None:
