@@ -132,11 +132,18 @@ class ProxiedCall:
             capture_store.decide_call, self.proxy.rt, config.org_slug, parties
         )
         decision = self.reach.decision
+        record = decision.record
         # Consent media only for a call that will be recorded: one of our users is on it.
         if decision.record and self.reach.user_id is not None and self.reach.org_id is not None:
-            self.consent = await asyncio.to_thread(
-                _consent_for_call, self.proxy.rt, self.reach.org_id, decision
-            )
+            try:
+                self.consent = await asyncio.to_thread(
+                    _consent_for_call, self.proxy.rt, self.reach.org_id, decision
+                )
+            except Exception:
+                # No consent media (a broken announcement, the TTS engine down): the call goes
+                # through, but is not recorded without the consent the policy asks for.
+                log.exception("proxy.consent_failed", call_id=self.call_id)
+                record = False
         self.a = await self.open_leg("a", self.call_id, choose(offer), self.tx.peer.addr, offer)
         self.a.peer = self.tx.peer
         self.a.dialog = Dialog.as_uas(request, self.tx.to_tag)
@@ -144,7 +151,6 @@ class ProxiedCall:
         self.a.party_aor = str(request.from_.uri)
         log.info("proxy.invite", call_id=self.call_id, to=str(request.uri), route=route,
                  record=decision.record, explanation=decision.explain())  # fmt: skip
-        record = decision.record
         if self.consent is not None and not self.cancelled.is_set():
             record = await self._consent_media(self.consent)
         if self.cancelled.is_set():
