@@ -17,8 +17,8 @@ Measured per run:
   largest clean size gives the generator's own share.
 - proxy CPU %: utime + stime from /proc over the window, per wall second (100 % = one core;
   pinned, it cannot use more); its peak RSS (VmHWM); recordings it captured.
-- the generator: slots skipped or sent 20 ms late in the window, send errors, its CPU, its
-  extrapolated capacity. It is on schedule if it skipped none and at most 1 % were late.
+- the generator: slots skipped (more than 100 ms behind) or sent 20 ms late in the window, send
+  errors, its CPU, its extrapolated capacity. It is on schedule if it skipped none.
 
 Search: N grows by half from a start size until a run is not clean (a packet lost, a call not
 answered or not recorded, or the generator late), then bisects between the last clean and the
@@ -209,14 +209,11 @@ def summarize(
         "generator_capacity_calls": int(calls * window_s / max(gen_cpu_s, 1e-9)),
         "setup_s": gen["setup_s"], "window_s": window_s, "byes_ok": gen["byes_ok"],
     }  # fmt: skip
-    # On schedule: it never had to skip a slot in the window (the load offered was the load
-    # asked for) and at most 1 % of its slots went out 20 ms late (on a shared machine the
-    # scheduler delays it now and then; a late packet is jitter, not loss).
-    late, ticks = int(gen["window_late_ticks"]), max(1, int(gen["window_ticks"]))  # type: ignore[call-overload]
+    # On schedule: it never had to skip a slot in the window, so the load offered was the load
+    # asked for. Slots sent 20 ms late are counted, not held against it: they are jitter, not
+    # loss, and mostly the proxy's doing (a stalled proxy answers with a burst of packets).
     run["generator_skipped_ticks"] = gen["window_skipped_ticks"]
-    run["generator_ok"] = (
-        gen["window_skipped_ticks"] == 0 and late <= ticks / 100 and gen["send_errors"] == 0
-    )
+    run["generator_ok"] = gen["window_skipped_ticks"] == 0 and gen["send_errors"] == 0
     run["proxy_ok"] = (
         run["lost"] == 0 and not gen["failed"] and gen["answered"] == calls
         and recorded == calls and cpu_pct <= 100.0 and not gen["unpaired_calls"]
