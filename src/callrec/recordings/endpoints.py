@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request, Response, status
 
 from callrec.access.deps import ActorDep
 from callrec.access.guard import require
-from callrec.access.rules import can_administer_directory
+from callrec.access.rules import can_administer_directory, can_see_decision_trace
 from callrec.kit.deps import SessionDep
 from callrec.recordings.schemas import RecordingRead
 from callrec.recordings.service import RecordingService
@@ -70,8 +70,11 @@ async def upload_recording(
 def get_recording(
     recording_id: uuid.UUID, request: Request, actor: ActorDep, session: SessionDep
 ) -> RecordingRead:
-    """A recording's state, format, duration, quality flags, SLA and decision trace; visible
-    within the viewer's playback scope."""
+    """A recording's state, format, duration, quality flags and SLA, within the viewer's
+    playback scope; the decision trace for org admins only."""
     state = request.app.state
     service = RecordingService(session, state.clock, state.settings)
-    return RecordingRead.model_validate(service.get(actor, recording_id))
+    read = RecordingRead.model_validate(service.get(actor, recording_id))
+    if can_see_decision_trace(actor, actor.org_id) is not True:
+        read = read.model_copy(update={"decision_trace": None})
+    return read

@@ -11,7 +11,13 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from callrec.access.guard import require
-from callrec.access.rules import Actor, CallFacts, can_administer_directory, can_play
+from callrec.access.rules import (
+    Actor,
+    CallFacts,
+    can_administer_directory,
+    can_play,
+    can_view_call,
+)
 from callrec.calls.repository import CallRepository
 from callrec.directory.recording_service import DecisionService
 from callrec.kit.clock import Clock
@@ -151,6 +157,9 @@ class RecordingService:
             ),
             team_ids=frozenset(t.id for t in call.teams),
         )
+        if can_view_call(actor, facts) is not True:
+            # As the session view: a call outside the viewer's sight does not exist for them.
+            raise NotFound(f"recording {recording_id} not found")
         require(can_play(actor, facts))
         return recording
 
