@@ -10,7 +10,11 @@ to the ports in the 200 OK's SDP, from its answer until the measured window ends
 loop paces every stream: it ticks every 5 ms and sends one packet on each stream of the calls in
 that tick's phase (a call's phase is its index mod 4), so every stream sends every 20 ms and the
 load is spread over the interval as independent calls would spread it. A tick that starts 20 ms
-or more after its scheduled time is late: its packets are a whole packet interval behind.
+or more after its scheduled time is late: its packets are a whole packet interval behind. Late
+ticks are counted over the whole run (setup, window, after), by phase, and the first few are
+listed with when they happened. The garbage collector is off for the whole run (after a
+collection and ``gc.freeze`` at start): its full collections held the loop for 20-80 ms during
+setup, which made runs unclean with the generator at a quarter of its core.
 
 The window opens once every call is answered and lasts ``--seconds``; then all streams stop and
 every call gets a BYE. Events go to stdout, one JSON object a line: ``window_start``,
@@ -110,6 +114,9 @@ class Pacer:
         self.measuring = False
         self.ticks = self.late_ticks = 0
         self.max_late_s = 0.0
+        self.phase = "setup"  # then "window", then "after"
+        self.late_by_phase: dict[str, int] = {}
+        self.late_at: list[tuple[str, float, float]] = []
         self.scheduled = self.sent = self.send_errors = 0
         self.busy_s = 0.0  # time spent sending during the window
 
@@ -126,6 +133,9 @@ class Pacer:
             late = began - due
             if late >= PACKET_S:
                 self.late_ticks += 1
+                self.late_by_phase[self.phase] = self.late_by_phase.get(self.phase, 0) + 1
+                if len(self.late_at) < 10:  # the first few, to show when it fell behind
+                    self.late_at.append((self.phase, round(began - start, 3), round(late * 1e3, 1)))
             self.max_late_s = max(self.max_late_s, late)
             self._send(self.phases[k % PHASES])
             if self.measuring:
@@ -345,6 +355,12 @@ async def paced(
 
 
 async def main(args: argparse.Namespace) -> None:
+    # No collector pause anywhere in the run: a full collection of this process's heap (the SIP
+    # stack's modules and every call's objects) held the loop for 20-80 ms at a time during setup,
+    # and the pacer fell that far behind. The run is short; the few cycles it leaves cost nothing.
+    gc.collect()
+    gc.freeze()
+    gc.disable()
     loop = asyncio.get_running_loop()
     _, sip = await loop.create_datagram_endpoint(
         lambda: SipClient((args.host, args.port)), local_addr=(LOCAL, 0)
@@ -356,10 +372,9 @@ async def main(args: argparse.Namespace) -> None:
     await paced(list(range(args.calls)), generator.open_call, args.cps, args.concurrency)
     setup_s = time.perf_counter() - started
 
-    gc.collect()
-    gc.disable()  # no collector pause inside the window
     pacer = generator.pacer
     emit("window_start", answered=len(generator.calls))
+    pacer.phase = "window"
     cpu0, wall0, sent0 = _cpu(), time.perf_counter(), pacer.sent
     pacer.measuring = True
     await asyncio.sleep(args.seconds)
@@ -367,9 +382,9 @@ async def main(args: argparse.Namespace) -> None:
     cpu_s, window_s = _cpu() - cpu0, time.perf_counter() - wall0
     window_packets = pacer.sent - sent0
     emit("window_end")
+    pacer.phase = "after"
     pacer.running = False
     await pacing
-    gc.enable()
 
     byes = await paced(generator.calls, generator.hang_up, args.cps * 2, args.concurrency)
     emit(
@@ -379,7 +394,8 @@ async def main(args: argparse.Namespace) -> None:
         send_errors=pacer.send_errors, ticks=pacer.ticks, late_ticks=pacer.late_ticks,
         max_late_ms=round(pacer.max_late_s * 1000, 2), window_s=round(window_s, 3),
         window_packets=window_packets, window_cpu_s=round(cpu_s, 3),
-        window_busy_s=round(pacer.busy_s, 3),
+        window_busy_s=round(pacer.busy_s, 3), late_by_phase=pacer.late_by_phase,
+        late_at=pacer.late_at,
     )  # fmt: skip
 
 

@@ -262,6 +262,7 @@ def summarize(
         "recorder_rss_mb": round(rss_peak, 1),
         "recorder_rss_window_mb": gen["recorder_rss_window_mb"],
         "generator_late_ticks": gen["late_ticks"], "generator_max_late_ms": gen["max_late_ms"],
+        "generator_late_by_phase": gen["late_by_phase"], "generator_late_at": gen["late_at"],
         "generator_send_errors": gen["send_errors"],
         "generator_cpu_pct": round(100 * gen_cpu_s / window_s, 1),
         "generator_capacity_calls": int(calls * window_s / max(gen_cpu_s, 1e-9)),
