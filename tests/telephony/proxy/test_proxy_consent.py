@@ -139,7 +139,9 @@ def test_the_caller_hears_the_announcement_then_the_callee_with_beeps_heard_by_b
     recorded = beep_onsets(samples.astype(np.float64), BEEP_HZ, rate)
     assert len(recorded) == 2, recorded
     assert all(abs(i - BEEP_S) <= 0.02 for i in _intervals(recorded)), recorded
-    assert abs(recorded[0] - BEEP_S) <= 0.1  # the first beep: N seconds into the recording
+    # The first beep: N seconds into the recording, give or take how far the callee's own clock
+    # (its RTP timestamps, which the beep follows) lags the wall clock on a loaded machine.
+    assert abs(recorded[0] - BEEP_S) <= 0.5
 
 
 def _ask_call(world: ProxyWorld, peers: Peers, callee_port: int, **kwargs: object):  # type: ignore[no-untyped-def]

@@ -74,6 +74,7 @@ class ProxiedCall:
         self.early_sdp_sent = False
         self.retired: list[Leg] = []  # legs a transfer replaced, until their BYE
         self._ports: list[int] = []
+        self._endpoints: list[RtpEndpoint] = []  # every socket opened, closed at the end
         self.created = time.monotonic()
 
     # Lookups the server and in_dialog use.
@@ -102,6 +103,7 @@ class ProxiedCall:
             self.tx.reply(failed.status, failed.reason)
             await self._finish(f"failed {failed.status}")
         except BaseException:
+            self._close_sockets()  # even if finished already: a socket may have opened since
             await self._finish("error")
             raise
         if self.cancelled.is_set() and not self.answered:
@@ -173,6 +175,7 @@ class ProxiedCall:
         """Our RTP socket (and SDP) for a party; its port is released when the call ends."""
         expected = offer.remote[0] if offer is not None and offer.remote else None
         endpoint = RtpEndpoint(sink=_drop, started=0.0, expected_ip=expected)
+        self._endpoints.append(endpoint)  # closed by _finish, even if we are cancelled below
         for _ in range(8):
             try:
                 base = self.proxy.ports.reserve(1)
@@ -185,6 +188,9 @@ class ProxiedCall:
             except OSError:
                 continue  # taken by another process: try the next one
         else:
+            raise CallFailed(503, "Service Unavailable")
+        if self.ended:  # the call ended (a shutdown) while the socket was being opened
+            endpoint.close()
             raise CallFailed(503, "Service Unavailable")
         media = MediaLeg(endpoint, base, codec, offer.remote if offer else None)
         sdp = LocalSdp(self.proxy.config.host, secrets.randbelow(1 << 31))
@@ -415,15 +421,20 @@ class ProxiedCall:
         if self.beeps is not None:
             self.beeps.stop()
         # Sockets and ports first: nothing below may leave them open (a shutdown cancels us).
-        for leg in (self.a, self.b, *self.retired):
-            if leg is not None:
-                leg.close()
+        self._close_sockets()
         for base in self._ports:
             self.proxy.ports.release(base, 1)
         self._ports.clear()
         self.proxy.forget(self)
         await self.recording.close_segment(ended, call_ended=True)
         log.info("proxy.ended", call_id=self.call_id, why=why)
+
+    def _close_sockets(self) -> None:
+        for leg in (self.a, self.b, *self.retired):
+            if leg is not None:
+                leg.close()
+        for endpoint in self._endpoints:
+            endpoint.close()
 
     async def shut_down(self) -> None:
         """The proxy stops: hang up an answered call, drop one still being set up."""
