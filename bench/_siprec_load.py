@@ -119,6 +119,7 @@ class Pacer:
         self.late_at: list[tuple[str, float, float]] = []
         self.scheduled = self.sent = self.send_errors = 0
         self.busy_s = 0.0  # time spent sending during the window
+        self.max_send_s = 0.0  # the longest one tick's sends took
 
     def add(self, call: Call) -> None:
         self.phases[call.index % PHASES].append(call)
@@ -138,8 +139,10 @@ class Pacer:
                     self.late_at.append((self.phase, round(began - start, 3), round(late * 1e3, 1)))
             self.max_late_s = max(self.max_late_s, late)
             self._send(self.phases[k % PHASES])
+            took = time.perf_counter() - began
+            self.max_send_s = max(self.max_send_s, took)
             if self.measuring:
-                self.busy_s += time.perf_counter() - began
+                self.busy_s += took
             self.ticks += 1
             k += 1
 
@@ -395,6 +398,7 @@ async def main(args: argparse.Namespace) -> None:
         max_late_ms=round(pacer.max_late_s * 1000, 2), window_s=round(window_s, 3),
         window_packets=window_packets, window_cpu_s=round(cpu_s, 3),
         window_busy_s=round(pacer.busy_s, 3), late_by_phase=pacer.late_by_phase,
+        max_send_ms=round(pacer.max_send_s * 1000, 2),
         late_at=pacer.late_at,
     )  # fmt: skip
 
