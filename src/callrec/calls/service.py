@@ -57,7 +57,7 @@ class CallService:
                 self.users.get_in_org(org_id, p.user_id)
             call.participants.append(Participant(org_id=org_id, **p.model_dump()))
         self._participants_from_segments(call)
-        self._tag_primary_teams(call)
+        self.tag_primary_teams(call)
         self.session.add(call)
         try:
             with self.session.begin_nested():
@@ -113,9 +113,10 @@ class CallService:
             )
             listed.add(user.id)
 
-    def _tag_primary_teams(self, call: Call) -> None:
+    def tag_primary_teams(self, call: Call) -> None:
         """A call is tagged with the primary team of every user on it, so "primary group" and
-        "member groups" playback scopes find it."""
+        "member groups" playback scopes find it. Run at ingest, and again when a segment adds
+        someone (a transfer)."""
         tagged = {t.id for t in call.teams}
         user_ids = {s.user_id for s in call.segments if s.user_id} | {
             p.user_id for p in call.participants if p.user_id

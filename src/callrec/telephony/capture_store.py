@@ -213,6 +213,7 @@ def start_segment(
                 Participant(org_id=ref.org_id, user_id=user.id, name=user.display_name,
                             address=parties[index].aors[0][:320], joined_at=started)
             )  # fmt: skip
+        CallService(session).tag_primary_teams(call)  # the new party's team sees the call too
         session.flush()
         if not decision.record:
             return Opened(decision, None, user.id)
