@@ -60,15 +60,18 @@ class RtpEndpoint(asyncio.DatagramProtocol):
         self.transport = cast(asyncio.DatagramTransport, transport)
 
     def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
-        source = (addr[0], addr[1])
-        if self.source is None:
-            if self.expected_ip is not None and source[0] != self.expected_ip:
+        # Per packet: an IPv4 address equals the latched (host, port) as it comes, so nothing
+        # is built; IPv6 addresses (4-tuples) and anything not yet latched take the long way.
+        if addr != self.source:
+            source = (addr[0], addr[1])
+            if self.source is None:
+                if self.expected_ip is not None and source[0] != self.expected_ip:
+                    self.foreign += 1
+                    return
+                self.source = source
+            elif source != self.source:
                 self.foreign += 1
                 return
-            self.source = source
-        elif source != self.source:
-            self.foreign += 1
-            return
         now = time.monotonic()
         self.last_packet = now
         self.received += 1
