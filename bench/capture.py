@@ -353,7 +353,7 @@ def main() -> None:
     args = parser.parse_args()
     if len(os.sched_getaffinity(0)) < 2:
         raise SystemExit("needs two cores: one for the recorder, one for the generator")
-    start, seconds, cps = (20, 5.0, 50.0) if args.quick else (250, 20.0, 100.0)
+    start, seconds, cps = (20, 5.0, 50.0) if args.quick else (500, 20.0, 100.0)
     with tempfile.TemporaryDirectory(prefix="bench-capture-") as name:
         tmp = Path(name)
         template = template_db(tmp, start if args.quick else MAX_CALLS)
