@@ -33,6 +33,7 @@ from callrec.policy import Decision, Direction
 from callrec.recordings.importer import describe
 from callrec.recordings.service import RecordingService
 from callrec.recordings.upload import store_source
+from callrec.telephony.recorder import CallRecorder
 from callrec.worker.runtime import Runtime
 
 
@@ -253,6 +254,20 @@ def finish_capture(
         RecordingService(session, rt.clock, rt.settings).finish_capture(
             ref.recording_id, source, events
         )
+
+
+def finish_recorder(
+    rt: Runtime, ref: CaptureRef, recorder: CallRecorder, ended: datetime, *, call_ended: bool
+) -> None:
+    """A closed recorder's capture (``recorder.close()`` runs on the event loop first, where its
+    packets arrive) handed to the pipeline with its digits, and its spool file removed."""
+    events = [
+        {"type": "dtmf", "leg": e.leg, "digit": e.digit, "at_ms": e.at_ms,
+         "duration_ms": e.duration_ms}
+        for e in recorder.events()
+    ]  # fmt: skip
+    finish_capture(rt, ref, recorder.path, ended, events, call_ended=call_ended)
+    recorder.path.unlink(missing_ok=True)
 
 
 def _number(parties: list[Party], index: int) -> str:

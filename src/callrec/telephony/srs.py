@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import ipaddress
 import secrets
 import time
 import uuid
@@ -29,6 +28,7 @@ from callrec.telephony.sip.errors import SipParseError
 from callrec.telephony.siprec.metadata import MetadataError, RecordingMetadata, merge
 from callrec.telephony.transactions import ServerTransaction, TransactionLayer
 from callrec.telephony.transport import SipListener
+from callrec.telephony.trust import Allowlist
 from callrec.worker.runtime import Runtime
 
 log = get_logger("callrec.srs")
@@ -76,7 +76,7 @@ class RecordingServer:
     def __init__(self, runtime: Runtime, config: SrsConfig) -> None:
         self.rt = runtime
         self.config = config
-        self.networks = [ipaddress.ip_network(n) for n in config.allow]
+        self.trusted = Allowlist(config.allow)
         self.ports = PortPool(config.rtp_first, config.rtp_last)
         self.sessions: dict[str, Session] = {}
         self.transactions = TransactionLayer(self._handle, lambda: secrets.token_hex(6))
@@ -119,16 +119,9 @@ class RecordingServer:
         else:
             tx.reply(405, headers=[("Allow", ALLOW)])
 
-    def _allowed(self, host: str) -> bool:
-        try:
-            address = ipaddress.ip_address(host)
-        except ValueError:
-            return False
-        return any(address in network for network in self.networks)
-
     async def _invite(self, tx: ServerTransaction) -> None:
         request = tx.request
-        if not self._allowed(tx.peer.addr[0]):
+        if not self.trusted.allows(tx.peer.addr[0]):
             log.warning("srs.refused_source", source=tx.peer.addr[0], call_id=request.call_id)
             tx.reply(
                 403, "Forbidden", headers=[("Reason", 'SIP;cause=403;text="not an allowed SRC"')]
@@ -255,16 +248,9 @@ class RecordingServer:
         if recorder is None or ref is None:
             return
         recorder.close()
-        events = [
-            {"type": "dtmf", "leg": e.leg, "digit": e.digit, "at_ms": e.at_ms,
-             "duration_ms": e.duration_ms}
-            for e in recorder.events()
-        ]  # fmt: skip
         await asyncio.to_thread(
-            capture_store.finish_capture, self.rt, ref, recorder.path, ended, events,
-            call_ended=call_ended,
-        )  # fmt: skip
-        recorder.path.unlink(missing_ok=True)
+            capture_store.finish_recorder, self.rt, ref, recorder, ended, call_ended=call_ended
+        )
         log.info("srs.captured", call_id=call_id, sequence=sequence,
                  stats={k: v._asdict() for k, v in recorder.stats().items()})  # fmt: skip
 

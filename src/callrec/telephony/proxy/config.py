@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from callrec.telephony.sip import SipUri
 from callrec.telephony.transport import Address
+from callrec.telephony.trust import Allowlist
 
 
 @dataclass
@@ -27,7 +28,7 @@ class ProxyConfig:
 
     def __post_init__(self) -> None:
         # Fail at start, not on the first call.
-        self.networks = [ipaddress.ip_network(n, strict=False) for n in self.allow]
+        self.trusted = Allowlist(self.allow)
         for host, port in [*self.routes.values(), *([self.upstream] if self.upstream else [])]:
             ipaddress.ip_address(host)
             if not 0 < port < 65536:
@@ -35,11 +36,7 @@ class ProxyConfig:
 
     def allowed(self, host: str) -> bool:
         """Whether a peer at ``host`` may send us calls: never an open relay."""
-        try:
-            address = ipaddress.ip_address(host)
-        except ValueError:
-            return False
-        return any(address in network for network in self.networks)
+        return self.trusted.allows(host)
 
     def route(self, uri: SipUri) -> Address | None:
         """Where a call to ``uri`` goes: the table by its user part, else the upstream."""

@@ -114,16 +114,9 @@ class CallRecording:
         if recorder is None or ref is None:
             return
         recorder.close()
-        events = [
-            {"type": "dtmf", "leg": e.leg, "digit": e.digit, "at_ms": e.at_ms,
-             "duration_ms": e.duration_ms}
-            for e in recorder.events()
-        ]  # fmt: skip
         await asyncio.to_thread(
-            capture_store.finish_capture, self.rt, ref, recorder.path, ended, events,
-            call_ended=call_ended,
-        )  # fmt: skip
-        recorder.path.unlink(missing_ok=True)
+            capture_store.finish_recorder, self.rt, ref, recorder, ended, call_ended=call_ended
+        )
         log.info("proxy.captured", call_id=self.sip_call_id, sequence=self.sequence,
                  recording_id=str(ref.recording_id),
                  stats={k: v._asdict() for k, v in recorder.stats().items()})  # fmt: skip
