@@ -57,9 +57,10 @@ METADATA = """<?xml version="1.0" encoding="UTF-8"?>
 class Server:
     runtime: Runtime
     port: int
+    rtp_first: int
 
 
-def _start(rt: Runtime, rtp_timeout_s: float) -> tuple[MediaThread, int]:
+def _start(rt: Runtime, rtp_timeout_s: float) -> tuple[MediaThread, int, int]:
     for _ in range(10):
         port = _free_port(socket.SOCK_STREAM)
         base = 40000 + (port % 500) * 20
@@ -71,7 +72,7 @@ def _start(rt: Runtime, rtp_timeout_s: float) -> tuple[MediaThread, int]:
         except OSError:
             media.abandon()
             continue
-        return media, port
+        return media, port, base
     raise AssertionError("no free SIP port after 10 tries")
 
 
@@ -81,9 +82,9 @@ def _server(tmp_path: Path, rtp_timeout_s: float) -> Iterator[Server]:
         settings = Settings(data_dir=tmp_path / "data", database_url=url, log_level="WARNING")
         rt = build_runtime(settings, queue=MemoryQueue())
         _world(rt)
-        media, port = _start(rt, rtp_timeout_s)
+        media, port, rtp_first = _start(rt, rtp_timeout_s)
         try:
-            yield Server(rt, port)
+            yield Server(rt, port, rtp_first)
         finally:
             media.stop()
             set_runtime(None)
@@ -365,3 +366,20 @@ def test_a_cancelled_invite_gets_487_and_leaves_no_recording(server: Server) -> 
     assert finals == {"CANCEL": 200, "INVITE": 487}
     time.sleep(0.5)
     assert [r.state for r in _recordings(server.runtime)] == []
+
+
+def test_an_rtp_port_another_process_holds_is_skipped(server: Server) -> None:
+    squatter = socket.socket(type=socket.SOCK_DGRAM)
+    squatter.bind(("127.0.0.1", server.rtp_first))  # the pool's first port
+    src = Src(server)
+    try:
+        assert src.invite().status == 200
+        assert server.rtp_first not in {port for _, port in src.targets}
+        src.stream(0, 25)
+        src.request("BYE")
+        assert src.final().status == 200
+    finally:
+        src.close()
+        squatter.close()
+    ready, samples = _processed(server.runtime)
+    assert _talk_ms(ready, samples) == pytest.approx(500, abs=100)

@@ -150,7 +150,13 @@ class RecordingServer:
             tx.reply(603, "Decline", headers=[("Reason", f'SIP;cause=603;text="{text}"')])
             return
         count = len(offer.media)
-        base = self.ports.reserve(count)
+        opened_ports = await self._open_ports(count)
+        if opened_ports is None:
+            await asyncio.to_thread(capture_store.discard_capture, self.rt, opened.ref)
+            tx.reply(503, "Service Unavailable", headers=[("Retry-After", "5")])
+            log.warning("srs.no_rtp_ports", call_id=request.call_id, streams=count)
+            return
+        base, endpoints = opened_ports
         ports = [base + 2 * i for i in range(count)]
         answer, streams = answer_recording_offer(
             offer, local_ip=self.config.host, ports=ports, supported=SUPPORTED_CODECS,
@@ -162,14 +168,11 @@ class RecordingServer:
             metadata=metadata, user_id=opened.user_id,
         )  # fmt: skip
         session.recorder = self._recorder(session, opened.ref, started)
-        for leg, stream in enumerate(streams):
-            endpoint = RtpEndpoint(
-                sink=functools.partial(session.on_rtp, leg), started=0.0,
-                expected_ip=stream.remote_addr or None,
-            )  # fmt: skip
-            session.endpoints.append(
-                await open_endpoint(self.config.host, stream.local_port, endpoint)
-            )
+        for leg, (stream, endpoint) in enumerate(zip(streams, endpoints, strict=True)):
+            # Nothing arrives before the SRC has our answer: the sockets learn their stream now.
+            endpoint.sink = functools.partial(session.on_rtp, leg)
+            endpoint.expected_ip = stream.remote_addr or None
+        session.endpoints = endpoints
         self.sessions[request.call_id] = session
         contact = f"<sip:srs@{self.config.host}:{self.config.sip_port}>"
         tx.reply(
@@ -181,6 +184,26 @@ class RecordingServer:
         ref = opened.ref
         log.info("srs.recording", call_id=request.call_id, recording_id=str(ref.recording_id),
                  streams=len(streams))  # fmt: skip
+
+    async def _open_ports(self, count: int) -> tuple[int, list[RtpEndpoint]] | None:
+        """``count`` bound sockets on consecutive even ports; a port another process holds
+        means the next base, not a failed call. None when the range has nothing free."""
+        for _ in range(8):
+            try:
+                base = self.ports.reserve(count)
+            except RuntimeError:
+                return None  # every port in use
+            endpoints: list[RtpEndpoint] = []
+            try:
+                for i in range(count):
+                    endpoint = RtpEndpoint(sink=_drop, started=0.0)
+                    endpoints.append(await open_endpoint(self.config.host, base + 2 * i, endpoint))
+                return base, endpoints
+            except OSError:
+                for endpoint in endpoints:
+                    endpoint.close()
+                self.ports.release(base, count)
+        return None
 
     async def _reinvite(self, tx: ServerTransaction) -> None:
         """Hold/resume keep the streams on their ports: the recording keeps running (a hold is
@@ -310,6 +333,10 @@ def _metadata_update(request: SipRequest) -> tuple[RecordingMetadata, str] | Non
 
 def _parties(metadata: RecordingMetadata) -> list[Party]:
     return [Party(p.name or "", tuple(p.aors)) for p in metadata.participants.values()]
+
+
+def _drop(data: bytes, now: float) -> None:
+    """A socket's sink until it knows its stream."""
 
 
 def _quote(value: object) -> str:
