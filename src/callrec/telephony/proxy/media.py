@@ -25,12 +25,15 @@ from callrec.telephony.rtp_endpoint import RtpEndpoint
 from callrec.telephony.transport import Address
 
 _HEADER: Final = struct.Struct("!BBHII")
+_unpack_header: Final = _HEADER.unpack_from
+_pack_header: Final = _HEADER.pack
 _WRAP: Final = 0xFFFFFFFF
 SAMPLES_PER_FRAME: Final = 160
 _REANCHOR_SAMPLES: Final = 1600  # a relayed source 200 ms off our clock after a pause: re-place it
 _QUIET_S: Final = 0.07  # no packet for three and a half frames: the party is not sending now
 
-Tap = Callable[[bytes, float], None]
+# The recorder: (leg index, packet, seconds since the recording started).
+Tap = Callable[[int, bytes, float], None]
 
 
 @dataclass(frozen=True)
@@ -59,7 +62,10 @@ class Outbound:
     ts_offset: int = 0
     seq_offset: int = 0
     beep: BeepMixer | None = None
-    tap: Tap | None = None  # the recorder: what this party hears
+    tap: Tap | None = None  # the recorder: what this party hears, as its leg ``tap_leg``
+    tap_leg: int = 0
+    tap_origin: float = 0.0  # when the recording started (monotonic)
+    source_codec: Codec | None = None  # what the other party sends (set by the bridge)
     sent: int = 0
 
     def expected_ts(self, now: float) -> int:
@@ -68,48 +74,91 @@ class Outbound:
         elapsed = round((now - self.sent_at) * 8000 / SAMPLES_PER_FRAME) * SAMPLES_PER_FRAME
         return (self.last_ts + max(elapsed, self.last_len)) & _WRAP
 
-    def relay(self, data: bytes, now: float, source_codec: Codec) -> None:
-        """A packet from the other party, re-stamped into our stream (PCMU↔PCMA if needed)."""
+    def relay(self, data: bytes, now: float, source_codec: Codec | None = None) -> None:
+        """A packet from the other party, re-stamped into our stream (PCMU↔PCMA if needed).
+        ``source_codec``: what the other party sends (by default the bridge's ``source_codec``).
+
+        The proxy's hot path, once per relayed packet: the plain 12-byte header is read
+        inline, each attribute once, and audioop runs only for a frame inside a beep or
+        between codecs; the rare cases (a new or returning source, a timestamp jump, RFC 4733
+        events) are in their own methods."""
+        source = source_codec or self.source_codec
         try:
-            pt, seq, ts, ssrc, start, end = parse_header(data)
-        except RtpError:
+            b0, b1, seq, ts, ssrc = _unpack_header(data)
+        except struct.error:
             return
-        is_event = pt == source_codec.event_pt
-        if not is_event and pt != source_codec.audio_pt:
-            return  # comfort noise and anything else we did not negotiate
-        if is_event and self.codec.event_pt is None:
-            return  # the other party cannot take RFC 4733: drop it (it was not negotiated)
-        if ssrc != self.source:
-            self._anchor(ssrc, seq, ts, self.expected_ts(now))  # a new source: on our clock
-        elif self.own_last:
-            # Back from our own frames (a beep while this source was late): carry on right after
-            # them, so that no stretch of our timeline is left without a packet.
-            self._anchor(ssrc, seq, ts, (self.last_ts + self.last_len) & _WRAP)
-        elif not is_event and now - self.sent_at > 0.1:
-            expected = self.expected_ts(now)
-            drift = ((ts + self.ts_offset - expected + (1 << 31)) & _WRAP) - (1 << 31)
-            if abs(drift) > _REANCHOR_SAMPLES:
-                self._anchor(ssrc, seq, ts, expected)  # the sender's timestamps jumped
+        if b0 == 0x80 and b1 < 192:  # no padding, extension or CSRCs, not RTCP: nearly all
+            pt, start, end = b1 & 0x7F, 12, len(data)
+        else:
+            try:
+                pt, seq, ts, ssrc, start, end = parse_header(data)
+            except RtpError:
+                return
+        if source is None:
+            return
+        if pt == source.event_pt or pt != source.audio_pt:
+            self._relay_other(pt, b1 & 0x80, seq, ts, ssrc, data[start:end], now, source)
+            return
+        if ssrc != self.source or self.own_last:
+            self._restart(ssrc, seq, ts, now)
+        elif now - self.sent_at > 0.1:
+            self._check_drift(ssrc, seq, ts, now)
         out_ts = (ts + self.ts_offset) & _WRAP
         out_seq = (seq + self.seq_offset) & 0xFFFF
+        out_pt = self.codec.audio_pt
         payload = data[start:end]
-        if is_event:
-            out_pt = self.codec.event_pt or 0
-        else:
-            out_pt = self.codec.audio_pt
-            if pt != out_pt:
-                payload = encode_frame(out_pt, decode_frame(pt, payload))
-            if self.beep is not None:
-                payload = self.beep.mix(out_pt, payload, out_ts)
-        marker = data[1] & 0x80
-        packet = _HEADER.pack(0x80, marker | out_pt, out_seq, out_ts, self.ssrc) + payload
+        if pt != out_pt:
+            payload = encode_frame(out_pt, decode_frame(pt, payload))
+        beep = self.beep
+        if beep is not None:
+            # Most frames are outside every beep: one modulo says so without a call; a frame
+            # near a beep goes to the mixer, which places the tone exactly.
+            phase = ((out_ts - beep.origin) & _WRAP) % beep.period
+            if phase < beep.length or phase + end - start > beep.period:
+                payload = beep.mix(out_pt, payload, out_ts)
+        packet = _pack_header(0x80, (b1 & 0x80) | out_pt, out_seq, out_ts, self.ssrc) + payload
         if ((out_seq - self.seq) & 0xFFFF) < 0x8000:
-            self.seq = out_seq  # newest sent (a reordered older packet does not move it back)
-            if not is_event:
-                self.last_ts, self.last_len, self.sent_at = out_ts, len(payload), now
-                self.relayed_at = now
+            # The newest sent (a reordered older packet does not move it back).
+            self.seq, self.last_ts, self.last_len = out_seq, out_ts, len(payload)
+            self.sent_at = self.relayed_at = now
         self.own_last = False
-        self._emit(packet, now)
+        self.sent += 1
+        self.send(packet)
+        tap = self.tap
+        if tap is not None:
+            tap(self.tap_leg, packet, now - self.tap_origin)
+
+    def _restart(self, ssrc: int, seq: int, ts: int, now: float) -> None:
+        if ssrc != self.source:
+            self._anchor(ssrc, seq, ts, self.expected_ts(now))  # a new source: on our clock
+        else:
+            # Back from our own frames (a beep while this source was late): carry on right
+            # after them, so that no stretch of our timeline is left without a packet.
+            self._anchor(ssrc, seq, ts, (self.last_ts + self.last_len) & _WRAP)
+
+    def _check_drift(self, ssrc: int, seq: int, ts: int, now: float) -> None:
+        expected = self.expected_ts(now)
+        drift = ((ts + self.ts_offset - expected + (1 << 31)) & _WRAP) - (1 << 31)
+        if abs(drift) > _REANCHOR_SAMPLES:
+            self._anchor(ssrc, seq, ts, expected)  # the sender's timestamps jumped
+
+    def _relay_other(
+        self, pt: int, marker: int, seq: int, ts: int, ssrc: int, payload: bytes, now: float,
+        source: Codec,
+    ) -> None:  # fmt: skip
+        """An RFC 4733 event, relayed with its timestamps; anything else (comfort noise, a
+        payload type we did not negotiate) is dropped."""
+        event_pt = self.codec.event_pt
+        if pt != source.event_pt or event_pt is None:
+            return  # not negotiated (or the other party cannot take RFC 4733)
+        if ssrc != self.source or self.own_last:
+            self._restart(ssrc, seq, ts, now)
+        out_ts = (ts + self.ts_offset) & _WRAP
+        out_seq = (seq + self.seq_offset) & 0xFFFF
+        if ((out_seq - self.seq) & 0xFFFF) < 0x8000:
+            self.seq = out_seq
+        self.own_last = False
+        self._emit(_pack_header(0x80, marker | event_pt, out_seq, out_ts, self.ssrc) + payload, now)
 
     def _anchor(self, ssrc: int, seq: int, ts: int, out_ts: int) -> None:
         """Map this source's ``ts`` to our ``out_ts`` and its ``seq`` to our next one."""
@@ -148,7 +197,7 @@ class Outbound:
         self.sent += 1
         self.send(packet)
         if self.tap is not None:
-            self.tap(packet, now)
+            self.tap(self.tap_leg, packet, now - self.tap_origin)
 
 
 @dataclass
@@ -160,6 +209,7 @@ class MediaLeg:
     codec: Codec
     remote: Address | None = None  # None: not known yet, or on hold at 0.0.0.0
     out: Outbound = field(init=False)
+    feeds: Outbound | None = field(default=None, init=False)  # the stream its audio goes into
 
     def __post_init__(self) -> None:
         self.out = Outbound(self.codec, self._send)
@@ -172,6 +222,15 @@ class MediaLeg:
     def set_codec(self, codec: Codec) -> None:
         self.codec = codec
         self.out.codec = codec
+        if self.feeds is not None:
+            self.feeds.source_codec = codec
+
+    def relay_into(self, out: Outbound) -> None:
+        """What this party sends goes into ``out`` (the other party's stream), straight from
+        the socket: no call in between."""
+        self.feeds = out
+        out.source_codec = self.codec
+        self.endpoint.sink = out.relay
 
     def close(self) -> None:
         self.endpoint.close()
@@ -186,31 +245,26 @@ class Bridge:
 
     def __init__(self, a: MediaLeg, b: MediaLeg) -> None:
         self.a, self.b = a, b
-        a.endpoint.sink = self._from_a
-        b.endpoint.sink = self._from_b
+        a.relay_into(b.out)
+        b.relay_into(a.out)
 
     def replace(self, which: str, leg: MediaLeg) -> MediaLeg:
         """A transfer: a new party takes ``which`` side; what we send it carries on in the
         same outgoing stream (sequence and timestamps), so the recording has no seam."""
         old = self.a if which == "a" else self.b
+        other = self.b if which == "a" else self.a
         old.endpoint.sink = _drop  # the transferor's late packets go nowhere
+        old.feeds = None
         leg.out = old.out
         leg.out.send = leg._send
         leg.out.codec = leg.codec
         leg.out.source = None  # the new party's packets re-anchor
         if which == "a":
             self.a = leg
-            leg.endpoint.sink = self._from_a
         else:
             self.b = leg
-            leg.endpoint.sink = self._from_b
+        leg.relay_into(other.out)
         return old
-
-    def _from_a(self, data: bytes, now: float) -> None:
-        self.b.out.relay(data, now, self.a.codec)
-
-    def _from_b(self, data: bytes, now: float) -> None:
-        self.a.out.relay(data, now, self.b.codec)
 
     def beep_tick(self, now: float) -> None:
         self.a.out.beep_only(now)

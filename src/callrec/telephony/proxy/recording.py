@@ -97,8 +97,10 @@ class CallRecording:
         if recorder is None:
             bridge.a.out.tap = bridge.b.out.tap = None
             return
-        bridge.b.out.tap = lambda packet, now: recorder.on_packet(0, packet, now - started)
-        bridge.a.out.tap = lambda packet, now: recorder.on_packet(1, packet, now - started)
+        # Leg 0 "caller": what the callee hears; leg 1 "callee": what the caller hears.
+        for out, leg in ((bridge.b.out, 0), (bridge.a.out, 1)):
+            out.tap_leg, out.tap_origin = leg, started
+            out.tap = recorder.on_packet
 
     async def close_segment(self, ended: datetime, call_ended: bool) -> None:
         recorder, ref = self.recorder, self.ref
