@@ -20,14 +20,13 @@ from callrec.media import g722
 from callrec.media.mixdown import render_capture
 from callrec.models import RecordingState
 from callrec.telephony.recorder import CallRecorder
-from callrec.worker.queue import MemoryQueue
 from tests.media.synth import dominant, level
 from tests.recordings.audio import decode, window
 from tests.telephony.rtp_pcap import PT_G722, Stream, write_pcap
 from tests.telephony.test_siprec_sipp import (
     Srs,
+    _drain,
     _free_port,
-    _recordings,
     _srs,
     _strong_frequencies,
     _wait_captured,
@@ -143,9 +142,7 @@ def test_sipp_records_two_g722_streams_through_the_srs(
     assert {**digit, "at_ms": 0} == {"type": "dtmf", "leg": "1", "digit": "7", "at_ms": 0,
                                      "duration_ms": 120}, digit  # fmt: skip
     assert 970 <= digit["at_ms"] <= 1200, digit
-    assert isinstance(srs.runtime.queue, MemoryQueue)
-    srs.runtime.queue.drain(srs.runtime)
-    (ready,) = _recordings(srs.runtime)
+    (ready,) = _drain(srs.runtime)
     assert ready.state is RecordingState.READY, ready.failure_reason
     assert ready.duration_ms is not None
     assert abs(ready.duration_ms - SECONDS * 1000) <= 100

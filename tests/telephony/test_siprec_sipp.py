@@ -48,6 +48,7 @@ class Srs:
     runtime: Runtime
     port: int
     media: MediaThread
+    rtp_first: int  # the first port of its RTP range
 
 
 @pytest.fixture
@@ -86,34 +87,36 @@ def _world(rt: Runtime) -> None:
         )  # fmt: skip
 
 
-def _start_media(rt: Runtime, allow: tuple[str, ...]) -> tuple[MediaThread, int]:
+def _start_media(
+    rt: Runtime, allow: tuple[str, ...], rtp_timeout_s: float = 30.0
+) -> tuple[MediaThread, int, int]:
     """SIP needs one port free for both UDP and TCP; a free-port probe can race with other
     processes, so a port taken meanwhile means another try, not a failed test."""
     for _ in range(10):
         port = _free_port(socket.SOCK_STREAM)
         base = 30000 + (port % 500) * 20
         config = SrsConfig(host="127.0.0.1", sip_port=port, rtp_first=base, rtp_last=base + 19,
-                           allow=allow, org_slug="acme")  # fmt: skip
+                           allow=allow, org_slug="acme", rtp_timeout_s=rtp_timeout_s)  # fmt: skip
         media = MediaThread(rt, config)
         try:
             media.start()
         except OSError:
             media.abandon()
             continue
-        return media, port
+        return media, port, base
     raise AssertionError("no free SIP port after 10 tries")
 
 
-def _srs(tmp_path: Path, allow: tuple[str, ...]) -> Iterator[Srs]:
+def _srs(tmp_path: Path, allow: tuple[str, ...], rtp_timeout_s: float = 30.0) -> Iterator[Srs]:
     with temp_database(tmp_path) as url:
         migrated_engine(url).dispose()
         settings = Settings(data_dir=tmp_path / "data", database_url=url, log_json=True,
                             log_level="WARNING")  # fmt: skip
         rt = build_runtime(settings, queue=MemoryQueue())
         _world(rt)
-        media, port = _start_media(rt, allow)
+        media, port, rtp_first = _start_media(rt, allow, rtp_timeout_s)
         try:
-            yield Srs(rt, port, media)
+            yield Srs(rt, port, media, rtp_first)
         finally:
             media.stop()
             set_runtime(None)
@@ -174,6 +177,21 @@ def _wait_captured(rt: Runtime) -> Recording:
     raise AssertionError(f"no captured recording: {_recordings(rt)}")
 
 
+def _drain(rt: Runtime, count: int = 1) -> list[Recording]:
+    """Run the processing jobs of ``count`` captured recordings. A job is sent just after its
+    capture's commit, so a capture seen a moment early is drained again."""
+    assert isinstance(rt.queue, MemoryQueue)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        rt.queue.drain(rt)
+        rows = _recordings(rt)
+        done = (RecordingState.READY, RecordingState.FAILED)
+        if len(rows) >= count and all(r.state in done for r in rows):
+            return rows
+        time.sleep(0.05)
+    raise AssertionError(f"not processed: {_recordings(rt)}")
+
+
 def _strong_frequencies(samples: np.ndarray, rate: int) -> set[int]:
     spectrum = np.abs(np.fft.rfft(samples))
     freqs = np.fft.rfftfreq(len(samples), 1 / rate)
@@ -189,9 +207,7 @@ def test_sipp_records_both_streams_through_the_srs(
     (digit,) = captured.events
     assert {**digit, "at_ms": 0} == {"type": "dtmf", "leg": "1", "digit": "5", "at_ms": 0,
                                      "duration_ms": 120}  # fmt: skip
-    assert isinstance(srs.runtime.queue, MemoryQueue)
-    srs.runtime.queue.drain(srs.runtime)
-    (ready,) = _recordings(srs.runtime)
+    (ready,) = _drain(srs.runtime)
     assert ready.state is RecordingState.READY, ready.failure_reason
     assert ready.duration_ms is not None
     assert abs(ready.duration_ms - SECONDS * 1000) <= 100
@@ -238,9 +254,7 @@ def test_a_transfer_starts_a_second_segment_and_recording_in_the_same_call(
         if len(rows) == 2 and all(r.state is RecordingState.CAPTURED for r in rows):
             break
         time.sleep(0.05)
-    assert isinstance(srs.runtime.queue, MemoryQueue)
-    srs.runtime.queue.drain(srs.runtime)
-    rows = _recordings(srs.runtime)
+    rows = _drain(srs.runtime, 2)
     assert [r.state for r in rows] == [RecordingState.READY] * 2
     assert rows[0].call_id == rows[1].call_id
     with srs.runtime.sessionmaker() as session:

@@ -18,10 +18,8 @@ import pytest
 from numpy.typing import NDArray
 from sqlalchemy import select
 
-from callrec.kit.settings import Settings
 from callrec.media import g711
 from callrec.models import Recording, RecordingState
-from callrec.telephony.runner import MediaThread
 from callrec.telephony.sdp import SessionDescription
 from callrec.telephony.sip import (
     BodyPart,
@@ -32,13 +30,10 @@ from callrec.telephony.sip import (
     build_multipart,
     parse_message,
 )
-from callrec.telephony.srs import SrsConfig
-from callrec.worker.bootstrap import build_runtime
 from callrec.worker.queue import MemoryQueue
-from callrec.worker.runtime import Runtime, set_runtime
-from tests.dbs import migrated_engine, temp_database
+from callrec.worker.runtime import Runtime
 from tests.recordings.audio import dbfs, decode, window
-from tests.telephony.test_siprec_sipp import _free_port, _world
+from tests.telephony.test_siprec_sipp import Srs, _srs
 
 RATE, FRAME = 8000, 160
 CALLER_HZ, CALLEE_HZ, INTRUDER_HZ = 400.0, 1000.0, 3000.0
@@ -53,52 +48,17 @@ METADATA = """<?xml version="1.0" encoding="UTF-8"?>
 </recording>"""  # noqa: E501
 
 
-@dataclass
-class Server:
-    runtime: Runtime
-    port: int
-    rtp_first: int
-
-
-def _start(rt: Runtime, rtp_timeout_s: float) -> tuple[MediaThread, int, int]:
-    for _ in range(10):
-        port = _free_port(socket.SOCK_STREAM)
-        base = 40000 + (port % 500) * 20
-        config = SrsConfig(host="127.0.0.1", sip_port=port, rtp_first=base, rtp_last=base + 19,
-                           org_slug="acme", rtp_timeout_s=rtp_timeout_s)  # fmt: skip
-        media = MediaThread(rt, config)
-        try:
-            media.start()
-        except OSError:
-            media.abandon()
-            continue
-        return media, port, base
-    raise AssertionError("no free SIP port after 10 tries")
-
-
-def _server(tmp_path: Path, rtp_timeout_s: float) -> Iterator[Server]:
-    with temp_database(tmp_path) as url:
-        migrated_engine(url).dispose()
-        settings = Settings(data_dir=tmp_path / "data", database_url=url, log_level="WARNING")
-        rt = build_runtime(settings, queue=MemoryQueue())
-        _world(rt)
-        media, port, rtp_first = _start(rt, rtp_timeout_s)
-        try:
-            yield Server(rt, port, rtp_first)
-        finally:
-            media.stop()
-            set_runtime(None)
-            rt.sessionmaker.kw["bind"].dispose()
+Server = Srs
 
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[Server]:
-    yield from _server(tmp_path, rtp_timeout_s=30.0)
+    yield from _srs(tmp_path, ("127.0.0.0/8",))
 
 
 @pytest.fixture
 def impatient_server(tmp_path: Path) -> Iterator[Server]:
-    yield from _server(tmp_path, rtp_timeout_s=1.5)
+    yield from _srs(tmp_path, ("127.0.0.0/8",), rtp_timeout_s=1.5)
 
 
 def _tone(hz: float, frame: int) -> bytes:
