@@ -306,24 +306,38 @@ def limit_of(run: dict[str, object]) -> str:
 def search(
     tmp: Path, template: Path, start: int, seconds: float, cps: float, budget_s: float
 ) -> tuple[list[dict[str, object]], str]:
-    """Grow N by half until a run is not clean, then bisect; stop early when out of time."""
+    return search_sizes(
+        lambda calls: one_run(tmp, template, calls, seconds, cps),
+        lambda run: bool(run["recorder_ok"]) and bool(run["generator_ok"]),
+        limit_of, start, budget_s,
+    )  # fmt: skip
+
+
+def search_sizes(
+    run_at: Callable[[int], dict[str, object]],
+    clean: Callable[[dict[str, object]], bool],
+    limit: Callable[[dict[str, object]], str],
+    start: int,
+    budget_s: float,
+) -> tuple[list[dict[str, object]], str]:
+    """Grow N by half until a run is not clean, then bisect; stop early when out of time.
+    Shared by the capture and proxy benchmarks: only what a run is and what clean means differ."""
     runs: list[dict[str, object]] = []
     started = time.monotonic()
     good, bad = 0, 0
     calls = start
     while calls:
-        run = one_run(tmp, template, calls, seconds, cps)
+        run = run_at(calls)
         runs.append(run)
         print(json.dumps(run), flush=True)
-        clean = bool(run["recorder_ok"]) and bool(run["generator_ok"])
-        if clean:
+        if clean(run):
             good = calls
         else:
             bad = calls
         spent = time.monotonic() - started
         calls = _next_size(good, bad, spent / len(runs), budget_s - spent)
     failed = [r for r in runs if r["calls"] == bad]
-    return runs, limit_of(failed[0]) if failed else "not reached (run size or time budget)"
+    return runs, limit(failed[0]) if failed else "not reached (run size or time budget)"
 
 
 def _next_size(good: int, bad: int, run_s: float, left_s: float) -> int:

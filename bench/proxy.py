@@ -44,9 +44,9 @@ from pathlib import Path
 from capture import (
     Recorder,
     _free_sip_port,
-    _next_size,
     _pin,
     generator_max_calls,
+    search_sizes,
     template_db,
     wait_captured,
 )
@@ -236,22 +236,11 @@ def limit_of(run: dict[str, object]) -> str:
 def search(
     tmp: Path, template: Path, start: int, seconds: float, cps: float, budget_s: float
 ) -> tuple[list[dict[str, object]], str]:
-    runs: list[dict[str, object]] = []
-    started = time.monotonic()
-    good, bad = 0, 0
-    calls = start
-    while calls:
-        run = one_run(tmp, template, calls, seconds, cps)
-        runs.append(run)
-        print(json.dumps(run), flush=True)
-        if run["proxy_ok"] and run["generator_ok"]:
-            good = calls
-        else:
-            bad = calls
-        spent = time.monotonic() - started
-        calls = _next_size(good, bad, spent / len(runs), budget_s - spent)
-    failed = [r for r in runs if r["calls"] == bad]
-    return runs, limit_of(failed[0]) if failed else "not reached (run size or time budget)"
+    return search_sizes(
+        lambda calls: one_run(tmp, template, calls, seconds, cps),
+        lambda run: bool(run["proxy_ok"]) and bool(run["generator_ok"]),
+        limit_of, start, budget_s,
+    )  # fmt: skip
 
 
 def result(
