@@ -16,22 +16,9 @@ from tests.telephony.proxy.harness import (
     CALLER_HZ,
     Peers,
     ProxyWorld,
-    free_port,
     has_tone,
     proxy_world,
 )
-
-
-@pytest.fixture
-def peers(tmp_path: Path) -> Iterator[Peers]:
-    made = Peers(tmp_path)
-    yield made
-    made.close()
-
-
-@pytest.fixture
-def callee_port() -> int:
-    return free_port()
 
 
 @pytest.fixture

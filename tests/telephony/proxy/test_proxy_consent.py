@@ -26,7 +26,6 @@ from tests.telephony.proxy.harness import (
     Peers,
     ProxyWorld,
     beep_onsets,
-    free_port,
     has_tone,
     proxy_world,
     tone_level,
@@ -34,18 +33,6 @@ from tests.telephony.proxy.harness import (
 
 ANNOUNCEMENT_HZ, ANNOUNCEMENT_S = 1000.0, 1.5
 BEEP_HZ, BEEP_S = 1400.0, 5
-
-
-@pytest.fixture
-def peers(tmp_path: Path) -> Iterator[Peers]:
-    made = Peers(tmp_path)
-    yield made
-    made.close()
-
-
-@pytest.fixture
-def callee_port() -> int:
-    return free_port()
 
 
 def _world(

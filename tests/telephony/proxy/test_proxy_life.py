@@ -27,13 +27,6 @@ from tests.telephony.proxy.harness import (
 
 
 @pytest.fixture
-def peers(tmp_path: Path) -> Iterator[Peers]:
-    made = Peers(tmp_path)
-    yield made
-    made.close()
-
-
-@pytest.fixture
 def ports() -> dict[str, int]:
     return {"201": free_port(), "203": free_port()}
 
