@@ -65,6 +65,9 @@ class Outbound:
     tap: Tap | None = None  # the recorder: what this party hears, as its leg ``tap_leg``
     tap_leg: int = 0
     tap_origin: float = 0.0  # when the recording started (monotonic)
+    # The recording keeps the beep of one leg only: the two legs' beeps are placed by their own
+    # streams' timestamps, and in the mono mix they would add up out of phase (even cancel).
+    tap_beep: bool = True
     source_codec: Codec | None = None  # what the other party sends (set by the bridge)
     sent: int = 0
 
@@ -109,6 +112,7 @@ class Outbound:
         payload = data[start:end]
         if pt != out_pt:
             payload = encode_frame(out_pt, decode_frame(pt, payload))
+        plain = payload
         beep = self.beep
         if beep is not None:
             # Most frames are outside every beep: one modulo says so without a call; a frame
@@ -116,7 +120,8 @@ class Outbound:
             phase = ((out_ts - beep.origin) & _WRAP) % beep.period
             if phase < beep.length or phase + end - start > beep.period:
                 payload = beep.mix(out_pt, payload, out_ts)
-        packet = _pack_header(0x80, (b1 & 0x80) | out_pt, out_seq, out_ts, self.ssrc) + payload
+        header = _pack_header(0x80, (b1 & 0x80) | out_pt, out_seq, out_ts, self.ssrc)
+        packet = header + payload
         if ((out_seq - self.seq) & 0xFFFF) < 0x8000:
             # The newest sent (a reordered older packet does not move it back).
             self.seq, self.last_ts, self.last_len = out_seq, out_ts, len(payload)
@@ -126,6 +131,8 @@ class Outbound:
         self.send(packet)
         tap = self.tap
         if tap is not None:
+            if payload is not plain and not self.tap_beep:
+                packet = header + plain
             tap(self.tap_leg, packet, now - self.tap_origin)
 
     def _restart(self, ssrc: int, seq: int, ts: int, now: float) -> None:
@@ -171,13 +178,14 @@ class Outbound:
         sent back to back (a prompt) follow each other exactly."""
         contiguous = self.own_last and now - self.sent_at < 0.06
         ts = ((self.last_ts + self.last_len) & _WRAP) if contiguous else self.expected_ts(now)
+        plain = payload
         if self.beep is not None:
             payload = self.beep.mix(self.codec.audio_pt, payload, ts)
         self.seq = (self.seq + 1) & 0xFFFF
         b1 = (0x80 if marker or not contiguous else 0) | self.codec.audio_pt
-        packet = _HEADER.pack(0x80, b1, self.seq, ts, self.ssrc) + payload
+        header = _HEADER.pack(0x80, b1, self.seq, ts, self.ssrc)
         self.last_ts, self.last_len, self.sent_at, self.own_last = ts, len(payload), now, True
-        self._emit(packet, now)
+        self._emit(header + payload, now, header + plain)
         return ts
 
     def beep_only(self, now: float) -> None:
@@ -191,12 +199,18 @@ class Outbound:
             self.seq = (self.seq + 1) & 0xFFFF
             packet = _HEADER.pack(0x80, self.codec.audio_pt, self.seq, ts, self.ssrc) + frame
             self.last_ts, self.last_len, self.sent_at, self.own_last = ts, len(frame), now, True
-            self._emit(packet, now)
+            self._emit(packet, now, None)  # nothing but the beep: silence in a beepless tap
 
-    def _emit(self, packet: bytes, now: float) -> None:
+    def _emit(self, packet: bytes, now: float, unbeeped: bytes | bool | None = True) -> None:
+        """``unbeeped``: the packet without the beep (None: there is nothing else in it), for a
+        tap that keeps no beep; True when the packet carries no beep."""
         self.sent += 1
         self.send(packet)
         if self.tap is not None:
+            if not self.tap_beep and unbeeped is not True:
+                if not isinstance(unbeeped, bytes):
+                    return
+                packet = unbeeped
             self.tap(self.tap_leg, packet, now - self.tap_origin)
 
 

@@ -100,6 +100,7 @@ class CallRecording:
         # Leg 0 "caller": what the callee hears; leg 1 "callee": what the caller hears.
         for out, leg in ((bridge.b.out, 0), (bridge.a.out, 1)):
             out.tap_leg, out.tap_origin = leg, started
+            out.tap_beep = leg == 0  # one beep in the mono recording (see Outbound.tap_beep)
             out.tap = recorder.on_packet
 
     async def close_segment(self, ended: datetime, call_ended: bool) -> None:
